@@ -1,0 +1,301 @@
+//! The countdown demo's contract, written once for every framework's example.
+//!
+//! A counter from `--count` down to 1, one event per `--interval-ms`, each event
+//!
+//! ```text
+//! : countdown
+//! event: message
+//! id: N
+//! retry: 5000
+//! data: {"type":"counter","value":N}
+//! ```
+//!
+//! and a page at `/` that shows them live with `EventSource`. A client that
+//! reconnects with `Last-Event-ID: K` resumes at `K - 1`; one that says it saw the last
+//! event gets `204 No Content`, which tells a browser to stop reconnecting.
+//!
+//! The example crates only translate this to their framework: [`Countdown::plan`] says
+//! what to answer, [`Countdown::events`] is the stream to send.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, Stream, StreamExt};
+use sse_core::{Event, EventType, LastEventId};
+use tokio::sync::watch;
+
+/// The page at `/`: shows each event as it arrives, the connection state, and a
+/// Close button. The same file for every framework.
+pub const PAGE: &str = include_str!("../page.html");
+
+/// The `event:` of every countdown event.
+pub const MESSAGE: EventType = EventType::from_static("message");
+
+/// The reconnection delay sent with every event.
+pub const RETRY: Duration = Duration::from_millis(5000);
+
+/// The demo's command line, the same for every framework.
+#[derive(Clone, Debug, clap::Parser)]
+#[command(about = "The SSE countdown demo: open http://127.0.0.1:8083/ in a browser")]
+pub struct Args {
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8083)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Milliseconds between two events.
+    #[arg(long, default_value_t = 1000)]
+    pub interval_ms: u64,
+    /// The number the countdown starts at.
+    #[arg(long, default_value_t = 100)]
+    pub count: u64,
+}
+
+impl Args {
+    /// The address to listen on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+
+    /// The countdown these arguments describe.
+    #[must_use]
+    pub fn countdown(&self) -> Countdown {
+        Countdown::new(self.count, Duration::from_millis(self.interval_ms))
+    }
+}
+
+/// What to answer a request for `/events`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Stream the countdown from this number down to 1.
+    Stream {
+        /// The first number sent.
+        from: u64,
+    },
+    /// The client saw the last event: answer `204 No Content`.
+    Finished,
+}
+
+/// The countdown: its length and pace, and a count of the streams now open.
+#[derive(Clone, Debug, Default)]
+pub struct Countdown {
+    /// The number the countdown starts at.
+    pub count: u64,
+    /// The time between two events (also before the first one).
+    pub interval: Duration,
+    open: Arc<AtomicUsize>,
+}
+
+impl Countdown {
+    /// A countdown from `count`, one event per `interval`.
+    #[must_use]
+    pub fn new(count: u64, interval: Duration) -> Self {
+        Self {
+            count,
+            interval,
+            open: Arc::default(),
+        }
+    }
+
+    /// How many of this countdown's event streams exist right now. A stream is
+    /// dropped when it ends or when the server notices that its client went away, so
+    /// this shows whether a server cleans up after a disconnect.
+    #[must_use]
+    pub fn open_streams(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// What to answer a client that sent `last`. An id that is not a number of this
+    /// countdown (garbage, too large, absent) starts from the beginning.
+    #[must_use]
+    pub fn plan(&self, last: &LastEventId) -> Plan {
+        match last.parse::<u64>() {
+            Some(1) => Plan::Finished,
+            Some(seen) if seen >= 2 && seen <= self.count => Plan::Stream { from: seen - 1 },
+            _ if self.count == 0 => Plan::Finished,
+            _ => Plan::Stream { from: self.count },
+        }
+    }
+
+    /// The event for number `n`.
+    pub fn event(n: u64) -> Event {
+        Event::default()
+            .id(n)
+            .event(MESSAGE)
+            .retry(RETRY)
+            .comment("countdown")
+            .data(format!(r#"{{"type":"counter","value":{n}}}"#))
+    }
+
+    /// The events from `from` down to 1, one per interval, the first after one
+    /// interval. Ends early, after the event in flight, when `shutdown` changes to
+    /// `true`.
+    pub fn events(
+        &self,
+        from: u64,
+        shutdown: Shutdown,
+    ) -> impl Stream<Item = Result<Event, std::convert::Infallible>> + Send + 'static {
+        let interval = self.interval;
+        let guard = OpenStream::new(&self.open);
+        let numbers = stream::unfold((from, guard), move |(n, guard)| async move {
+            if n == 0 {
+                return None;
+            }
+            tokio::time::sleep(interval).await;
+            Some((Ok(Countdown::event(n)), (n - 1, guard)))
+        });
+        numbers.take_until(shutdown.wait())
+    }
+}
+
+/// Counts one open stream for as long as it lives.
+#[derive(Debug)]
+struct OpenStream(Arc<AtomicUsize>);
+
+impl OpenStream {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(open))
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A signal that the server is shutting down, cheap to clone into every stream.
+#[derive(Clone, Debug)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+/// Triggers a [`Shutdown`].
+#[derive(Debug)]
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+impl Shutdown {
+    /// A signal and the trigger that fires it.
+    #[must_use]
+    pub fn new() -> (ShutdownTrigger, Shutdown) {
+        let (tx, rx) = watch::channel(false);
+        (ShutdownTrigger(tx), Shutdown(rx))
+    }
+
+    /// Completes when the trigger fires (or is dropped).
+    pub async fn wait(mut self) {
+        // An error means the trigger is gone, which also ends everything.
+        let _ = self.0.wait_for(|down| *down).await;
+    }
+}
+
+impl ShutdownTrigger {
+    /// Fires the signal.
+    pub fn fire(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Completes on Ctrl-C (or SIGTERM on Unix).
+pub async fn ctrl_c() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Countdown {
+        Countdown::new(100, Duration::from_millis(1))
+    }
+
+    fn last(value: &[u8]) -> LastEventId {
+        LastEventId::from_bytes(value)
+    }
+
+    #[test]
+    fn plan_resumes_after_the_last_seen_id() {
+        assert_eq!(
+            demo().plan(&LastEventId::none()),
+            Plan::Stream { from: 100 }
+        );
+        assert_eq!(demo().plan(&last(b"42")), Plan::Stream { from: 41 });
+        assert_eq!(demo().plan(&last(b"100")), Plan::Stream { from: 99 });
+        assert_eq!(demo().plan(&last(b"2")), Plan::Stream { from: 1 });
+        assert_eq!(demo().plan(&last(b"1")), Plan::Finished);
+    }
+
+    #[test]
+    fn plan_starts_over_for_ids_that_are_not_ours() {
+        for id in [
+            &b"0"[..],
+            b"101",
+            b"-3",
+            b"abc",
+            b"",
+            b"\xff",
+            b"18446744073709551616",
+        ] {
+            assert_eq!(demo().plan(&last(id)), Plan::Stream { from: 100 }, "{id:?}");
+        }
+        let empty = Countdown::new(0, Duration::from_millis(1));
+        assert_eq!(empty.plan(&LastEventId::none()), Plan::Finished);
+    }
+
+    #[test]
+    fn event_matches_the_seed_demo() {
+        assert_eq!(
+            Countdown::event(7).encode().as_bytes(),
+            &b": countdown\nevent: message\nid: 7\nretry: 5000\ndata: {\"type\":\"counter\",\"value\":7}\n\n"[..]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_count_down_one_per_interval_and_end() {
+        let (_trigger, shutdown) = Shutdown::new();
+        let start = tokio::time::Instant::now();
+        let got: Vec<(Event, Duration)> = demo()
+            .events(3, shutdown)
+            .map(|event| (event.unwrap(), start.elapsed()))
+            .collect()
+            .await;
+        let expected: Vec<(Event, Duration)> = (1..=3)
+            .map(|i| (Countdown::event(4 - i), Duration::from_millis(i)))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_ends_the_stream() {
+        let (trigger, shutdown) = Shutdown::new();
+        let slow = Countdown::new(100, Duration::from_secs(1));
+        let mut events = Box::pin(slow.events(100, shutdown));
+        assert_eq!(slow.open_streams(), 1);
+        assert!(events.next().await.is_some());
+        trigger.fire();
+        assert!(events.next().await.is_none());
+        drop(events);
+        assert_eq!(slow.open_streams(), 0);
+    }
+}

@@ -1,0 +1,107 @@
+//! The countdown demo on plain hyper 1 with [`sse_core::SseBody`]: no web framework,
+//! which shows that the core works with anything that speaks `http-body` 1.
+//!
+//! `cargo run -p hyper-countdown`, then open <http://127.0.0.1:8083/>.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use bytes::Bytes;
+use countdown::{Countdown, Plan, Shutdown};
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use sse_core::{BoxError, KeepAlive, LastEventId, SseBody};
+use tokio::net::TcpListener;
+
+/// How long a shutdown waits for open connections before it drops them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+type Body = BoxBody<Bytes, BoxError>;
+
+/// Serves the demo on `listener` until `shutdown` completes, then ends every open
+/// event stream and waits (up to 5 seconds) for the connections to finish.
+///
+/// # Errors
+///
+/// Never in practice: accept errors (for example too many open files) are retried.
+pub async fn serve(
+    listener: TcpListener,
+    countdown: Countdown,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let (trigger, stop) = Shutdown::new();
+    let graceful = GracefulShutdown::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (socket, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => {
+                    // Out of descriptors or a connection reset before accept: back off.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let countdown = countdown.clone();
+        let stop = stop.clone();
+        let service = service_fn(move |request| {
+            let response = handle(&request, &countdown, &stop);
+            async move { Ok::<_, Infallible>(response) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(socket), service));
+        tokio::spawn(async move {
+            // A client that goes away mid-stream is an error here; nothing to do.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    trigger.fire();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// Routes one request: the page, the event stream, or 404 / 405.
+fn handle(request: &Request<Incoming>, countdown: &Countdown, stop: &Shutdown) -> Response<Body> {
+    match (request.method(), request.uri().path()) {
+        (&Method::GET, "/") => {
+            let mut response = Response::new(full(countdown::PAGE));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        (&Method::GET, "/events") => {
+            match countdown.plan(&LastEventId::from_headers(request.headers())) {
+                Plan::Finished => status(StatusCode::NO_CONTENT),
+                Plan::Stream { from } => SseBody::new(countdown.events(from, stop.clone()))
+                    .keep_alive(KeepAlive::default())
+                    .into_response()
+                    .map(BodyExt::boxed),
+            }
+        }
+        (_, "/" | "/events") => status(StatusCode::METHOD_NOT_ALLOWED),
+        _ => status(StatusCode::NOT_FOUND),
+    }
+}
+
+fn full(text: &'static str) -> Body {
+    Full::new(Bytes::from_static(text.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn status(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Empty::new().map_err(|never| match never {}).boxed());
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,288 @@
+//! The event model: [`Event`], its text payload [`Data`], and the wire form
+//! [`EncodedEvent`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::encode;
+use crate::field::{EventId, EventType};
+
+/// UTF-8 text for the `data` field or a comment of an [`Event`].
+///
+/// Any text is allowed: line breaks (CRLF, CR or LF) become separate `data:` lines on
+/// the wire and come back as LF in the browser. Converting from `String`, `Box<str>`
+/// or [`Bytes`] takes the buffer without copying it; from `&str` it is copied once.
+///
+/// ```
+/// use bytes::Bytes;
+/// use sse_core::Data;
+///
+/// let a = Data::from("borrowed, copied once");
+/// let b = Data::from(String::from("owned, moved"));
+/// let c = Data::try_from(Bytes::from_static(b"bytes, checked for UTF-8"))?;
+/// assert!(Data::try_from(Bytes::from_static(b"\xff")).is_err());
+/// # let _ = (a, b, c);
+/// # Ok::<(), std::str::Utf8Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Data(Bytes);
+
+impl Data {
+    /// Data from a literal, without allocating.
+    #[must_use]
+    pub const fn from_static(text: &'static str) -> Self {
+        Self(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// The UTF-8 bytes of the text.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The length of the text in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&String::from_utf8_lossy(&self.0), f)
+    }
+}
+
+impl From<&str> for Data {
+    fn from(text: &str) -> Self {
+        Self(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<&String> for Data {
+    fn from(text: &String) -> Self {
+        Self::from(text.as_str())
+    }
+}
+
+impl From<String> for Data {
+    fn from(text: String) -> Self {
+        Self(Bytes::from(text))
+    }
+}
+
+impl From<Box<str>> for Data {
+    fn from(text: Box<str>) -> Self {
+        Self(Bytes::from(text.into_boxed_bytes()))
+    }
+}
+
+impl From<Cow<'_, str>> for Data {
+    fn from(text: Cow<'_, str>) -> Self {
+        match text {
+            Cow::Borrowed(text) => Self::from(text),
+            Cow::Owned(text) => Self::from(text),
+        }
+    }
+}
+
+impl TryFrom<Bytes> for Data {
+    type Error = std::str::Utf8Error;
+
+    /// Takes the bytes without copying them once they are checked to be UTF-8.
+    fn try_from(bytes: Bytes) -> Result<Self, Self::Error> {
+        std::str::from_utf8(&bytes)?;
+        Ok(Self(bytes))
+    }
+}
+
+impl TryFrom<Vec<u8>> for Data {
+    type Error = std::str::Utf8Error;
+
+    fn try_from(bytes: Vec<u8>) -> Result<Self, Self::Error> {
+        Self::try_from(Bytes::from(bytes))
+    }
+}
+
+/// One server-sent event, built field by field.
+///
+/// Every field is optional and setting a field twice replaces it. Values that could
+/// break the wire format cannot be built: ids and types are checked when their
+/// [`EventId`] / [`EventType`] is made, and line breaks in [`data`](Event::data) or
+/// [`comment`](Event::comment) become separate lines. So encoding an event cannot fail.
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_core::{Event, EventType};
+///
+/// let event = Event::default()
+///     .id(7_u64)
+///     .event(EventType::from_static("tick"))
+///     .retry(Duration::from_secs(5))
+///     .data("first line\nsecond line");
+///
+/// assert_eq!(
+///     event.encode().as_bytes(),
+///     &b"event: tick\nid: 7\nretry: 5000\ndata: first line\ndata: second line\n\n"[..]
+/// );
+/// ```
+///
+/// # Events without data
+///
+/// An event with no [`data`](Event::data) encodes no `data:` line. Browsers do not
+/// dispatch such an event (no `onmessage`), but they do apply its `id` and `retry`:
+/// this is how a server moves a client's `Last-Event-ID` or changes its reconnection
+/// delay without showing anything. To dispatch an event with empty data, call
+/// `.data("")`, which sends one empty `data:` line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Event {
+    pub(crate) id: Option<EventId>,
+    pub(crate) event: Option<EventType>,
+    pub(crate) retry: Option<Duration>,
+    pub(crate) data: Option<Data>,
+    pub(crate) comment: Option<Data>,
+}
+
+impl Event {
+    /// An event with no fields; the same as [`Event::default`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the `data` field. Each line of `data` (split on CRLF, CR or LF) is sent as
+    /// its own `data:` line; browsers join them with LF.
+    pub fn data(mut self, data: impl Into<Data>) -> Self {
+        self.data = Some(data.into());
+        self
+    }
+
+    /// Sets the `data` field to `value` serialised as compact JSON.
+    ///
+    /// Compact JSON never contains a raw line break (they are escaped inside strings),
+    /// so the data is one line; it goes through the same line splitter all the same.
+    ///
+    /// # Errors
+    ///
+    /// When `value` cannot be serialised (for example a map with non-string keys).
+    #[cfg(feature = "json")]
+    pub fn json_data<T: serde::Serialize + ?Sized>(
+        self,
+        value: &T,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(self.data(serde_json::to_string(value)?))
+    }
+
+    /// Sets the `event` field (the event's type; browsers default to `message`).
+    pub fn event(mut self, event: impl Into<EventType>) -> Self {
+        self.event = Some(event.into());
+        self
+    }
+
+    /// Sets the `id` field. Integers convert directly: `.id(42_u64)`.
+    pub fn id(mut self, id: impl Into<EventId>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Sets the `retry` field: how long a browser waits before reconnecting. Sent as
+    /// whole milliseconds (sub-millisecond parts are dropped, huge values clamped to
+    /// `u64::MAX` milliseconds).
+    pub fn retry(mut self, retry: Duration) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Sets a comment, sent as `: text` lines (one per line of `comment`). Clients
+    /// ignore comments; they are useful for debugging and to keep connections alive.
+    pub fn comment(mut self, comment: impl Into<Data>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+
+    /// Encodes the event into its wire form, ready to be sent to any number of
+    /// streams.
+    #[must_use]
+    pub fn encode(&self) -> EncodedEvent {
+        EncodedEvent(encode::event(self))
+    }
+}
+
+/// An event in its wire form: the exact bytes of one event, ending in an empty line.
+///
+/// Encode an event once and send clones to as many streams as you like; a clone is a
+/// reference count, not a copy. [`SseBody`](crate::SseBody) accepts anything that
+/// converts into an `EncodedEvent`, so a stream may yield `Event`s or pre-encoded
+/// events.
+///
+/// ```
+/// use sse_core::{EncodedEvent, Event};
+///
+/// let once: EncodedEvent = Event::default().data("hello").into();
+/// let for_another_stream = once.clone();
+/// assert_eq!(once.as_bytes(), &b"data: hello\n\n"[..]);
+/// assert_eq!(once.as_bytes().as_ptr(), for_another_stream.as_bytes().as_ptr());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EncodedEvent(Bytes);
+
+impl EncodedEvent {
+    /// The wire bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The wire bytes, by value.
+    #[must_use]
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// The number of bytes on the wire. Never zero.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always `false`: every encoded event ends with at least a line break.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for EncodedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("EncodedEvent")
+            .field(&String::from_utf8_lossy(&self.0))
+            .finish()
+    }
+}
+
+impl From<Event> for EncodedEvent {
+    fn from(event: Event) -> Self {
+        event.encode()
+    }
+}
+
+impl From<&Event> for EncodedEvent {
+    fn from(event: &Event) -> Self {
+        event.encode()
+    }
+}
+
+impl From<EncodedEvent> for Bytes {
+    fn from(event: EncodedEvent) -> Self {
+        event.0
+    }
+}

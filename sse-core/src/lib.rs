@@ -1,0 +1,72 @@
+//! Server-Sent Events for any Rust HTTP server: a correct encoder, a streaming
+//! response body that coalesces ready events and keeps idle connections alive,
+//! `Last-Event-ID` parsing, and a WHATWG decoder.
+//!
+//! This crate has no web framework inside. The adapters `sse-axum`, `sse-actix` and
+//! `sse-warp` make it native in each framework; with plain hyper (or any server built
+//! on `http-body` 1) use [`SseBody`] directly:
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::time::Duration;
+//!
+//! use futures_util::stream;
+//! use sse_core::{Event, EventType, KeepAlive, LastEventId, SseBody};
+//!
+//! const TICK: EventType = EventType::from_static("tick");
+//!
+//! fn handle(request: http::Request<()>) -> http::Response<impl http_body::Body> {
+//!     // Resume after the last id the client saw, or start at 1.
+//!     let first = LastEventId::from_headers(request.headers()).parse::<u64>().map_or(1, |id| id + 1);
+//!     let events = stream::iter(first..=first + 2)
+//!         .map(|n| Ok::<_, Infallible>(Event::default().id(n).event(TICK).data(format!("tick {n}"))));
+//!     SseBody::new(events)
+//!         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+//!         .into_response()
+//! }
+//! # use futures_util::StreamExt;
+//! # let response = handle(http::Request::new(()));
+//! # assert_eq!(response.headers()["cache-control"], "no-cache");
+//! ```
+//!
+//! # What it gets right
+//!
+//! - **Encoding.** `data` and comments are split on CRLF, CR and LF (each one line
+//!   break), empty data is still dispatched, ids and types with line breaks are refused
+//!   with a typed error when built, never smuggled onto the wire. An event is encoded
+//!   once into [`EncodedEvent`] and can be sent to any number of streams.
+//! - **Streaming.** [`SseBody`] sends every event that is ready as one frame, without
+//!   waiting for more; keep-alive comments only go out on an idle stream.
+//! - **Reconnection.** [`LastEventId`] reads the header the way browsers send it, and
+//!   never fails (a 4xx stops a browser from reconnecting for good).
+//! - **Decoding.** [`Decoder`] parses a stream exactly like a browser, in bounded
+//!   memory, for clients and tests.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | [`Event::json_data`], serialising with `serde_json` |
+//!
+//! # Compatibility
+//!
+//! `http` 1, `http-body` 1, tokio 1 (for the keep-alive timer). Built and tested with
+//! the latest stable Rust; the declared minimum is Rust 1.85.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod decode;
+mod encode;
+mod event;
+mod field;
+mod keep_alive;
+mod last_event_id;
+mod response;
+
+pub use body::{BoxError, SseBody, DEFAULT_MAX_FRAME_SIZE};
+pub use decode::{DecodeError, Decoded, Decoder, MessageEvent, DEFAULT_MAX_EVENT_SIZE};
+pub use event::{Data, EncodedEvent, Event};
+pub use field::{EventId, EventType, FieldKind, InvalidField};
+pub use keep_alive::KeepAlive;
+pub use last_event_id::{LastEventId, LAST_EVENT_ID};
+pub use response::{set_response_headers, RESPONSE_HEADERS, TEXT_EVENT_STREAM};

@@ -1,0 +1,71 @@
+//! The headers of every SSE response, as `http` types and as plain strings.
+
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
+};
+
+/// The media type of an event stream.
+pub const TEXT_EVENT_STREAM: &str = "text/event-stream";
+
+/// The headers of every SSE response, lowercase `(name, value)` pairs, for servers
+/// that do not use `http` 1 types (actix-web uses `http` 0.2):
+///
+/// - `content-type: text/event-stream`;
+/// - `cache-control: no-cache`, so that no cache stores or replays the stream;
+/// - `x-accel-buffering: no`, so that nginx passes events on as they come instead of
+///   buffering the response (its default `proxy_buffering on`).
+///
+/// A response must also have no `Content-Length` (it is streamed) and no `Connection`
+/// header (illegal in HTTP/2).
+///
+/// Response compression buffers a stream unless it is told not to: tower-http's
+/// `CompressionLayer` skips `text/event-stream` with its default predicate only (keep
+/// it if you set your own), and actix-web's `Compress` skips a response with
+/// `Content-Encoding: identity`, which the actix adapter sets.
+pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", TEXT_EVENT_STREAM),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+];
+
+/// Sets the [`RESPONSE_HEADERS`] on `headers`, replacing any earlier values, and
+/// removes `Content-Length` and `Connection`.
+pub fn set_response_headers(headers: &mut HeaderMap) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_EVENT_STREAM));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    headers.remove(CONTENT_LENGTH);
+    headers.remove(CONNECTION);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_types_and_plain_strings_agree() {
+        let mut headers = HeaderMap::new();
+        set_response_headers(&mut headers);
+        assert_eq!(headers.len(), RESPONSE_HEADERS.len());
+        for (name, value) in RESPONSE_HEADERS {
+            assert_eq!(headers[name], value, "{name}");
+        }
+    }
+
+    #[test]
+    fn replaces_and_removes() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        headers.append(CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("10"));
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        set_response_headers(&mut headers);
+        assert_eq!(headers[CONTENT_TYPE], TEXT_EVENT_STREAM);
+        assert_eq!(headers.get_all(CACHE_CONTROL).iter().count(), 1);
+        assert!(!headers.contains_key(CONTENT_LENGTH));
+        assert!(!headers.contains_key(CONNECTION));
+    }
+}
