@@ -1,1 +1,229 @@
-//! placeholder
+//! Helpers for the suite that runs against every countdown server over real TCP:
+//! start a server on 127.0.0.1, read its event stream with a real HTTP client and
+//! our decoder, stop it.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use countdown::Countdown;
+use sse_core::{Decoded, Decoder, MessageEvent};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A future that completes when the server should shut down.
+pub type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A countdown server running in this process on 127.0.0.1.
+#[derive(Debug)]
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The countdown it serves (its `open_streams` shows what the server holds).
+    pub countdown: Countdown,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl TestServer {
+    /// Starts `serve` on a free port of 127.0.0.1.
+    pub async fn start<F, Fut>(serve: F, countdown: Countdown) -> Self
+    where
+        F: FnOnce(TcpListener, Countdown, ShutdownSignal) -> Fut,
+        Fut: Future<Output = io::Result<()>> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let signal: ShutdownSignal = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(serve(listener, countdown.clone(), signal));
+        Self {
+            addr,
+            countdown,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Asks the server to shut down and waits for it; `None` if it did not stop
+    /// within `limit`.
+    pub async fn shutdown(mut self, limit: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(limit, &mut self.task).await {
+            Ok(result) => {
+                result
+                    .expect("server task panicked")
+                    .expect("server failed");
+                Some(start.elapsed())
+            }
+            Err(_) => {
+                self.task.abort();
+                None
+            }
+        }
+    }
+
+    /// Waits until the server holds no countdown stream, up to `limit`. Returns
+    /// whether it got there.
+    pub async fn wait_for_no_streams(&self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.countdown.open_streams() == 0 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.countdown.open_streams() == 0
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A plain HTTP client (no proxy, no pooling surprises).
+#[must_use]
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client")
+}
+
+/// One event stream response being read: raw bytes, chunk arrival times and
+/// decoded items.
+#[derive(Debug)]
+pub struct EventReader {
+    response: reqwest::Response,
+    decoder: Decoder,
+    /// Every byte of the body so far.
+    pub raw: BytesMut,
+    /// Every item decoded so far, with the time its chunk arrived.
+    pub items: Vec<(Instant, Decoded)>,
+    done: bool,
+}
+
+impl EventReader {
+    /// Starts reading `response`.
+    #[must_use]
+    pub fn new(response: reqwest::Response) -> Self {
+        Self {
+            response,
+            decoder: Decoder::new().comments(true),
+            raw: BytesMut::new(),
+            items: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Reads one more chunk; `false` at the end of the body.
+    ///
+    /// # Panics
+    ///
+    /// On a transport error or a decoding error.
+    pub async fn read_chunk(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
+        match self.response.chunk().await.expect("reading the body") {
+            Some(chunk) => {
+                self.push(&chunk);
+                true
+            }
+            None => {
+                self.done = true;
+                false
+            }
+        }
+    }
+
+    fn push(&mut self, chunk: &Bytes) {
+        let now = Instant::now();
+        self.raw.extend_from_slice(chunk);
+        let decoded = self.decoder.decode(chunk).expect("a valid event stream");
+        self.items.extend(decoded.map(|item| (now, item)));
+    }
+
+    /// Reads until `n` events have arrived (or the body ends); returns them.
+    pub async fn events_until(&mut self, n: usize) -> Vec<MessageEvent> {
+        while self.events().len() < n && self.read_chunk().await {}
+        self.events()
+    }
+
+    /// Reads to the end of the body (bounded by `limit`); returns every event.
+    ///
+    /// # Panics
+    ///
+    /// If the body does not end within `limit`.
+    pub async fn read_to_end(&mut self, limit: Duration) -> Vec<MessageEvent> {
+        tokio::time::timeout(limit, async { while self.read_chunk().await {} })
+            .await
+            .expect("the stream did not end in time");
+        self.events()
+    }
+
+    /// The events decoded so far.
+    #[must_use]
+    pub fn events(&self) -> Vec<MessageEvent> {
+        self.items
+            .iter()
+            .filter_map(|(_, item)| match item {
+                Decoded::Event(event) => Some(event.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The arrival time of each event decoded so far.
+    #[must_use]
+    pub fn event_times(&self) -> Vec<Instant> {
+        self.items
+            .iter()
+            .filter(|(_, item)| matches!(item, Decoded::Event(_)))
+            .map(|(at, _)| *at)
+            .collect()
+    }
+
+    /// Consumes the reader, closing the connection.
+    pub fn disconnect(self) {
+        drop(self);
+    }
+}
+
+/// What event `n` of the countdown must look like in a browser.
+#[must_use]
+pub fn expected_event(n: u64) -> (String, String, String) {
+    (
+        "message".to_owned(),
+        format!(r#"{{"type":"counter","value":{n}}}"#),
+        n.to_string(),
+    )
+}
+
+/// The (type, data, id) of decoded events, for comparison with [`expected_event`].
+#[must_use]
+pub fn summary(events: &[MessageEvent]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .map(|e| (e.event.clone(), e.data.clone(), e.last_event_id.clone()))
+        .collect()
+}

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream, StreamExt};
-use sse_core::{Event, EventType, LastEventId};
+use sse_core::{Event, EventType, KeepAlive, LastEventId};
 use tokio::sync::watch;
 
 /// The page at `/`: shows each event as it arrives, the connection state, and a
@@ -52,6 +52,9 @@ pub struct Args {
     /// The number the countdown starts at.
     #[arg(long, default_value_t = 100)]
     pub count: u64,
+    /// Milliseconds of silence before a keep-alive comment is sent.
+    #[arg(long, default_value_t = 15_000)]
+    pub keep_alive_ms: u64,
 }
 
 impl Args {
@@ -65,6 +68,7 @@ impl Args {
     #[must_use]
     pub fn countdown(&self) -> Countdown {
         Countdown::new(self.count, Duration::from_millis(self.interval_ms))
+            .keep_alive(Duration::from_millis(self.keep_alive_ms))
     }
 }
 
@@ -81,12 +85,13 @@ pub enum Plan {
 }
 
 /// The countdown: its length and pace, and a count of the streams now open.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Countdown {
     /// The number the countdown starts at.
     pub count: u64,
     /// The time between two events (also before the first one).
     pub interval: Duration,
+    keep_alive: KeepAlive,
     open: Arc<AtomicUsize>,
 }
 
@@ -97,8 +102,22 @@ impl Countdown {
         Self {
             count,
             interval,
+            keep_alive: KeepAlive::default(),
             open: Arc::default(),
         }
+    }
+
+    /// Sets the idle time before a keep-alive comment (default 15 s).
+    #[must_use]
+    pub fn keep_alive(mut self, idle: Duration) -> Self {
+        self.keep_alive = self.keep_alive.interval(idle);
+        self
+    }
+
+    /// The keep-alive every server uses for the countdown's streams.
+    #[must_use]
+    pub fn keep_alive_config(&self) -> KeepAlive {
+        self.keep_alive.clone()
     }
 
     /// How many of this countdown's event streams exist right now. A stream is

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use sse_core::{BoxError, KeepAlive, LastEventId, SseBody};
+use sse_core::{BoxError, LastEventId, SseBody};
 use tokio::net::TcpListener;
 
 /// How long a shutdown waits for open connections before it drops them.
@@ -84,7 +84,7 @@ fn handle(request: &Request<Incoming>, countdown: &Countdown, stop: &Shutdown) -
             match countdown.plan(&LastEventId::from_headers(request.headers())) {
                 Plan::Finished => status(StatusCode::NO_CONTENT),
                 Plan::Stream { from } => SseBody::new(countdown.events(from, stop.clone()))
-                    .keep_alive(KeepAlive::default())
+                    .keep_alive(countdown.keep_alive_config())
                     .into_response()
                     .map(BodyExt::boxed),
             }
