@@ -115,7 +115,6 @@ impl Countdown {
     }
 
     /// The keep-alive every server uses for the countdown's streams.
-    #[must_use]
     pub fn keep_alive_config(&self) -> KeepAlive {
         self.keep_alive.clone()
     }
