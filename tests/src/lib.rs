@@ -2,6 +2,9 @@
 //! start a server on 127.0.0.1, read its event stream with a real HTTP client and
 //! our decoder, stop it.
 
+// Test support: a failed expectation is a failed test, so panicking is the point.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;

@@ -1,6 +1,9 @@
 //! The countdown contract, checked over real TCP with a real HTTP client against every
 //! server we ship. Each server gets the same tests through `countdown_suite!`.
 
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use countdown::Countdown;
