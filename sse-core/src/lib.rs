@@ -54,6 +54,7 @@
 //! the latest stable Rust; the declared minimum is Rust 1.85.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod adapter;
 mod body;
 mod decode;
 mod encode;

@@ -1,0 +1,73 @@
+//! The countdown demo on axum 0.8 with `sse-axum`.
+//!
+//! `cargo run -p axum-countdown`, then open <http://127.0.0.1:8083/>.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use countdown::{Countdown, Plan, Shutdown};
+use sse_axum::{LastEventId, Sse};
+use tokio::net::TcpListener;
+
+/// How long a shutdown waits for open connections before it gives up on them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct App {
+    countdown: Countdown,
+    stop: Shutdown,
+}
+
+/// The demo's routes: `/` (the page) and `/events` (the countdown).
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(countdown::PAGE) }))
+        .route("/events", get(events))
+        .with_state(app)
+}
+
+async fn events(State(app): State<App>, last: LastEventId) -> Response {
+    match app.countdown.plan(&last) {
+        Plan::Finished => StatusCode::NO_CONTENT.into_response(),
+        Plan::Stream { from } => Sse::new(app.countdown.events(from, app.stop.clone()))
+            .keep_alive(app.countdown.keep_alive_config())
+            .into_response(),
+    }
+}
+
+/// Serves the demo on `listener` until `shutdown` completes, then ends every open
+/// event stream and waits (up to 5 seconds) for the connections to finish.
+///
+/// # Errors
+///
+/// When axum's server fails.
+pub async fn serve(
+    listener: TcpListener,
+    countdown: Countdown,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let (trigger, stop) = Shutdown::new();
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    let app = router(App { countdown, stop });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        // End the event streams, or graceful shutdown would wait for them forever.
+        trigger.fire();
+        let _ = stopping_tx.send(());
+    });
+    let server = std::future::IntoFuture::into_future(server);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        () = async {
+            let _ = stopping.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    }
+}

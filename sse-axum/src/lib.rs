@@ -1,0 +1,105 @@
+//! Server-Sent Events for [axum] 0.8, on [`sse_core`].
+//!
+//! Add it to an existing app: return [`Sse`] from a handler, take [`LastEventId`] to
+//! resume.
+//!
+//! ```no_run
+//! use std::{convert::Infallible, time::Duration};
+//! use axum::{routing::get, Router};
+//! use futures_util::{stream, StreamExt};
+//! use sse_axum::{Event, KeepAlive, LastEventId, Sse};
+//!
+//! async fn ticks(last: LastEventId) -> Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>> {
+//!     let first = last.parse::<u64>().map_or(1, |seen| seen + 1);
+//!     let events = stream::iter(first..).then(|n| async move {
+//!         tokio::time::sleep(Duration::from_secs(1)).await;
+//!         Ok(Event::default().id(n).data(format!("tick {n}")))
+//!     });
+//!     Sse::new(events).keep_alive(KeepAlive::default())
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let app = Router::new().route("/events", get(ticks));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8083").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! Compared with `axum::response::sse`: CRLF and CR in data are one line break each
+//! (not two), `data("")` is still dispatched, a bad id is a typed error instead of a
+//! panic, ready events are sent as one frame, `X-Accel-Buffering: no` is set, and
+//! `Last-Event-ID` is parsed the way browsers send it.
+//!
+//! tower-http's `CompressionLayer` leaves these responses alone with its default
+//! predicate (it skips `text/event-stream`); if you set your own predicate, keep that
+//! rule or the stream is buffered.
+//!
+//! [axum]: https://docs.rs/axum/0.8
+
+use std::convert::Infallible;
+use std::fmt;
+use std::ops::Deref;
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use futures_core::Stream;
+
+#[doc(inline)]
+pub use sse_core::{
+    BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
+    SseBody,
+};
+
+/// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
+///
+/// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
+/// `X-Accel-Buffering: no`; streams the events as they come (see [`SseBody`]).
+#[must_use]
+pub struct Sse<S>(SseBody<S>);
+
+impl<S> Sse<S> {
+    sse_core::__adapter_sse_methods!();
+}
+
+impl<S> fmt::Debug for Sse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Sse").field(&self.0).finish()
+    }
+}
+
+impl<S, T, E> IntoResponse for Sse<S>
+where
+    S: Stream<Item = Result<T, E>> + Send + 'static,
+    T: Into<EncodedEvent> + 'static,
+    E: Into<BoxError> + 'static,
+{
+    fn into_response(self) -> Response {
+        self.0.into_response().map(axum_core::body::Body::new)
+    }
+}
+
+/// The `Last-Event-ID` of the request, as an extractor that never rejects: absent,
+/// empty, invalid UTF-8 or over-long values are "none" (see
+/// [`sse_core::LastEventId`]). A rejection would answer 4xx, and a browser stops
+/// reconnecting for good on anything but 200.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastEventId(pub sse_core::LastEventId);
+
+impl Deref for LastEventId {
+    type Target = sse_core::LastEventId;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &St,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(sse_core::LastEventId::from_headers(&parts.headers)))
+    }
+}

@@ -1,0 +1,52 @@
+//! Support for framework adapters: one definition of the `Sse` builder so that every
+//! adapter offers exactly the same methods.
+
+/// Defines the builder methods of an adapter's `Sse<S>`, a newtype around
+/// [`SseBody<S>`](crate::SseBody) (`pub struct Sse<S>(SseBody<S>)`), by forwarding to
+/// the core. Not a public API: adapters of this workspace use it so that moving an app
+/// between frameworks changes an import, not code.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_sse_methods {
+    () => {
+        /// Sends the events of `stream`: any `Stream<Item = Result<T, E>>` where `T`
+        /// converts into an [`EncodedEvent`](sse_core::EncodedEvent) (an `Event`, or
+        /// an event encoded once and shared) and `E` into a boxed error.
+        ///
+        /// See [`SseBody`](sse_core::SseBody) for how events are framed and what the
+        /// client sees when the stream fails.
+        pub fn new(stream: S) -> Self {
+            Self(sse_core::SseBody::new(stream))
+        }
+
+        /// Sends a keep-alive comment whenever the stream has been idle for its
+        /// interval (off by default).
+        pub fn keep_alive(self, keep_alive: sse_core::KeepAlive) -> Self {
+            Self(self.0.keep_alive(keep_alive))
+        }
+
+        /// Sends `event` at once, before anything from the stream (for example a
+        /// `retry:` or a comment: some proxies hold the headers until the first byte).
+        pub fn initial_event(self, event: impl Into<sse_core::EncodedEvent>) -> Self {
+            Self(self.0.initial_event(event))
+        }
+
+        /// Turns an error from the stream into a last event, then ends cleanly.
+        pub fn on_error<F>(self, handler: F) -> Self
+        where
+            F: FnOnce(sse_core::BoxError) -> sse_core::Event + Send + 'static,
+        {
+            Self(self.0.on_error(handler))
+        }
+
+        /// Caps the size of a frame made of several ready events (default 64 KiB).
+        pub fn max_frame_size(self, bytes: usize) -> Self {
+            Self(self.0.max_frame_size(bytes))
+        }
+
+        /// The core body, for use outside the framework.
+        pub fn into_body(self) -> sse_core::SseBody<S> {
+            self.0
+        }
+    };
+}
