@@ -241,3 +241,4 @@ macro_rules! countdown_suite {
 countdown_suite!(hyper, hyper_countdown::serve);
 countdown_suite!(axum, axum_countdown::serve);
 countdown_suite!(warp, warp_countdown::serve);
+countdown_suite!(actix, actix_countdown::serve);

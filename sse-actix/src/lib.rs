@@ -1,0 +1,162 @@
+//! Server-Sent Events for [actix-web] 4, on [`sse_core`].
+//!
+//! Add it to an existing app: return [`Sse`] from a handler, take [`LastEventId`] to
+//! resume.
+//!
+//! ```no_run
+//! use std::{convert::Infallible, time::Duration};
+//! use actix_web::{get, App, HttpServer, Responder};
+//! use futures_util::{stream, StreamExt};
+//! use sse_actix::{Event, KeepAlive, LastEventId, Sse};
+//!
+//! #[get("/events")]
+//! async fn ticks(last: LastEventId) -> impl Responder {
+//!     let first = last.parse::<u64>().map_or(1, |seen| seen + 1);
+//!     let events = stream::iter(first..).then(|n| async move {
+//!         tokio::time::sleep(Duration::from_secs(1)).await;
+//!         Ok::<_, Infallible>(Event::default().id(n).data(format!("tick {n}")))
+//!     });
+//!     Sse::new(events).keep_alive(KeepAlive::default())
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     HttpServer::new(|| App::new().service(ticks)).bind(("127.0.0.1", 8083))?.run().await
+//! }
+//! ```
+//!
+//! Responses carry `Content-Encoding: identity`, so actix-web's `Compress`
+//! middleware passes the stream through instead of buffering it.
+//!
+//! [actix-web]: https://docs.rs/actix-web/4
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::{ready, Ready};
+use std::ops::Deref;
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_ENCODING};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse, Responder};
+use futures_core::Stream;
+
+#[doc(inline)]
+pub use sse_core::{
+    BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
+    SseBody,
+};
+
+/// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
+///
+/// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
+/// `X-Accel-Buffering: no` and `Content-Encoding: identity`; streams the events as
+/// they come (see [`SseBody`]).
+#[must_use]
+pub struct Sse<S>(SseBody<S>);
+
+impl<S> Sse<S> {
+    sse_core::__adapter_sse_methods!();
+}
+
+impl<S> fmt::Debug for Sse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Sse").field(&self.0).finish()
+    }
+}
+
+impl<S, T, E> Responder for Sse<S>
+where
+    S: Stream<Item = Result<T, E>> + 'static,
+    T: Into<EncodedEvent> + 'static,
+    E: Into<BoxError> + 'static,
+{
+    type Body = SseMessageBody<S>;
+
+    fn respond_to(self, _request: &HttpRequest) -> HttpResponse<Self::Body> {
+        let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body: self.0 });
+        let headers = response.headers_mut();
+        // actix-web speaks `http` 0.2, so the core's headers come as plain strings.
+        for (name, value) in sse_core::RESPONSE_HEADERS {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("identity"));
+        response
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The body of an [`Sse`] response: the core [`SseBody`] polled as a stream of
+    /// frames, as actix-web's [`MessageBody`].
+    pub struct SseMessageBody<S> {
+        #[pin]
+        body: SseBody<S>,
+    }
+}
+
+impl<S> fmt::Debug for SseMessageBody<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseMessageBody")
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+impl<S, T, E> MessageBody for SseMessageBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Into<EncodedEvent>,
+    E: Into<BoxError>,
+{
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        // `SseBody` never yields an empty frame, which would end an actix stream.
+        Stream::poll_next(self.project().body, cx)
+            .map(|frame| frame.map(|frame| frame.map_err(|error| error as Self::Error)))
+    }
+}
+
+/// The `Last-Event-ID` of the request, as an extractor that never fails: absent,
+/// empty, invalid UTF-8 or over-long values are "none" (see
+/// [`sse_core::LastEventId`]). An error would answer 4xx, and a browser stops
+/// reconnecting for good on anything but 200.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastEventId(pub sse_core::LastEventId);
+
+impl Deref for LastEventId {
+    type Target = sse_core::LastEventId;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl FromRequest for LastEventId {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let last = request
+            .headers()
+            .get(sse_core::LAST_EVENT_ID)
+            .map_or_else(sse_core::LastEventId::none, |value| {
+                sse_core::LastEventId::from_bytes(value.as_bytes())
+            });
+        ready(Ok(Self(last)))
+    }
+}
