@@ -211,6 +211,10 @@ impl Decoder {
     }
 
     fn feed_lines(&mut self, mut chunk: &[u8]) -> Result<(), DecodeError> {
+        if chunk.is_empty() {
+            // Nothing to see, and a pending CR may still meet its LF in the next chunk.
+            return Ok(());
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
@@ -382,6 +386,12 @@ mod tests {
         assert_eq!(
             decode_all(&[b"data: a\r", b"\n", b"\n"]),
             vec![event("message", "a", "")]
+        );
+        // An empty chunk between the CR and the LF changes nothing.
+        assert_eq!(decode_all(&[b"data: a\r", b"", b"\n"]), vec![]);
+        assert_eq!(
+            decode_all(&[b"data: a\r", b"", b"\ndata: b\n\n"]),
+            vec![event("message", "a\nb", "")]
         );
         // "data: a\r" | "\r": two breaks, so the event is dispatched.
         assert_eq!(
