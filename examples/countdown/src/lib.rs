@@ -55,6 +55,13 @@ pub struct Args {
     /// Milliseconds of silence before a keep-alive comment is sent.
     #[arg(long, default_value_t = 15_000)]
     pub keep_alive_ms: u64,
+    /// The reconnection delay sent to clients (`retry:`), in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub retry_ms: u64,
+    /// Test aid: drop every connection after this many events, as a failing network
+    /// would (the browser then reconnects with `Last-Event-ID`).
+    #[arg(long)]
+    pub drop_after: Option<u64>,
 }
 
 impl Args {
@@ -69,6 +76,8 @@ impl Args {
     pub fn countdown(&self) -> Countdown {
         Countdown::new(self.count, Duration::from_millis(self.interval_ms))
             .keep_alive(Duration::from_millis(self.keep_alive_ms))
+            .retry(Duration::from_millis(self.retry_ms))
+            .drop_after(self.drop_after)
     }
 }
 
@@ -92,7 +101,10 @@ pub struct Countdown {
     /// The time between two events (also before the first one).
     pub interval: Duration,
     keep_alive: KeepAlive,
+    retry: Duration,
+    drop_after: Option<u64>,
     open: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
 }
 
 impl Countdown {
@@ -103,8 +115,33 @@ impl Countdown {
             count,
             interval,
             keep_alive: KeepAlive::default(),
+            retry: RETRY,
+            drop_after: None,
             open: Arc::default(),
+            requests: Arc::default(),
         }
+    }
+
+    /// Sets the reconnection delay sent with every event (default 5 s).
+    #[must_use]
+    pub fn retry(mut self, retry: Duration) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Test aid: end every connection's stream with an error after `events` events,
+    /// so the server drops the connection mid-stream (default: never).
+    #[must_use]
+    pub fn drop_after(mut self, events: Option<u64>) -> Self {
+        self.drop_after = events;
+        self
+    }
+
+    /// How many requests for the event stream this countdown has answered (the
+    /// first connection, every reconnection, every `204`).
+    #[must_use]
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// Sets the idle time before a keep-alive comment (default 15 s).
@@ -131,6 +168,7 @@ impl Countdown {
     /// countdown (garbage, too large, absent) starts from the beginning.
     #[must_use]
     pub fn plan(&self, last: &LastEventId) -> Plan {
+        self.requests.fetch_add(1, Ordering::SeqCst);
         match last.parse::<u64>() {
             Some(1) => Plan::Finished,
             Some(seen) if seen >= 2 && seen <= self.count => Plan::Stream { from: seen - 1 },
@@ -140,35 +178,57 @@ impl Countdown {
     }
 
     /// The event for number `n`.
-    pub fn event(n: u64) -> Event {
+    pub fn event(&self, n: u64) -> Event {
         Event::default()
             .id(n)
             .event(MESSAGE)
-            .retry(RETRY)
+            .retry(self.retry)
             .comment("countdown")
             .data(format!(r#"{{"type":"counter","value":{n}}}"#))
     }
 
     /// The events from `from` down to 1, one per interval, the first after one
     /// interval. Ends early, after the event in flight, when `shutdown` changes to
-    /// `true`.
+    /// `true`; with [`drop_after`](Countdown::drop_after), fails after that many
+    /// events.
     pub fn events(
         &self,
         from: u64,
         shutdown: Shutdown,
-    ) -> impl Stream<Item = Result<Event, std::convert::Infallible>> + Send + 'static {
-        let interval = self.interval;
+    ) -> impl Stream<Item = Result<Event, Dropped>> + Send + 'static {
+        let this = self.clone();
         let guard = OpenStream::new(&self.open);
-        let numbers = stream::unfold((from, guard), move |(n, guard)| async move {
-            if n == 0 {
-                return None;
+        let drop_after = self.drop_after.unwrap_or(u64::MAX);
+        let numbers = stream::unfold((from, 0_u64, guard), move |(n, sent, guard)| {
+            let this = this.clone();
+            async move {
+                if n == 0 {
+                    return None;
+                }
+                if sent == drop_after {
+                    // The error ends the stream: the server drops the connection.
+                    return Some((Err(Dropped), (0, sent, guard)));
+                }
+                tokio::time::sleep(this.interval).await;
+                Some((Ok(this.event(n)), (n - 1, sent + 1, guard)))
             }
-            tokio::time::sleep(interval).await;
-            Some((Ok(Countdown::event(n)), (n - 1, guard)))
         });
         numbers.take_until(shutdown.wait())
     }
 }
+
+/// The error that ends a stream on purpose after
+/// [`drop_after`](Countdown::drop_after) events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped on purpose (--drop-after)")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 /// Counts one open stream for as long as it lives.
 #[derive(Debug)]
@@ -284,7 +344,7 @@ mod tests {
     #[test]
     fn event_matches_the_seed_demo() {
         assert_eq!(
-            Countdown::event(7).encode().as_bytes(),
+            demo().event(7).encode().as_bytes(),
             &b": countdown\nevent: message\nid: 7\nretry: 5000\ndata: {\"type\":\"counter\",\"value\":7}\n\n"[..]
         );
     }
@@ -299,9 +359,30 @@ mod tests {
             .collect()
             .await;
         let expected: Vec<(Event, Duration)> = (1..=3)
-            .map(|i| (Countdown::event(4 - i), Duration::from_millis(i)))
+            .map(|i| (demo().event(4 - i), Duration::from_millis(i)))
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn drop_after_fails_the_stream_after_that_many_events() {
+        let (_trigger, shutdown) = Shutdown::new();
+        let countdown = demo().drop_after(Some(2));
+        let items: Vec<Result<Event, Dropped>> = countdown.events(10, shutdown).collect().await;
+        assert_eq!(
+            items,
+            vec![Ok(countdown.event(10)), Ok(countdown.event(9)), Err(Dropped)]
+        );
+    }
+
+    #[test]
+    fn plan_counts_requests_and_retry_is_configurable() {
+        let countdown = demo().retry(Duration::from_millis(250));
+        let _ = countdown.plan(&LastEventId::none());
+        let _ = countdown.plan(&last(b"1"));
+        assert_eq!(countdown.requests(), 2);
+        let wire = countdown.event(3).encode();
+        assert!(String::from_utf8_lossy(wire.as_bytes()).contains("\nretry: 250\n"));
     }
 
     #[tokio::test(start_paused = true)]
