@@ -371,7 +371,11 @@ mod tests {
         let items: Vec<Result<Event, Dropped>> = countdown.events(10, shutdown).collect().await;
         assert_eq!(
             items,
-            vec![Ok(countdown.event(10)), Ok(countdown.event(9)), Err(Dropped)]
+            vec![
+                Ok(countdown.event(10)),
+                Ok(countdown.event(9)),
+                Err(Dropped)
+            ]
         );
     }
 

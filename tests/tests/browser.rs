@@ -1,0 +1,270 @@
+//! The countdown examples in a real browser: Debian's headless Chromium, driven over
+//! WebDriver (chromedriver), against every server we ship.
+//!
+//! - the page's `EventSource` receives every event in order, with the right data,
+//!   `lastEventId` and type, even when the server drops the connection mid-stream (the
+//!   browser reconnects by itself and sends `Last-Event-ID`);
+//! - after the last event, the server's `204` stops the browser for good;
+//! - the Close button ends the stream, and the server sees the disconnect;
+//! - a screenshot of each page mid-countdown is kept under the target directory's
+//!   `tmp/browser/` for a person to look at.
+
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use countdown::Countdown;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use sse_tests::{
+    free_port, require_program, wait_for_port, ChildGuard, ShutdownSignal, TestServer,
+};
+use tokio::net::TcpListener;
+
+/// One browser at a time: two cores do not run several Chromiums well.
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A chromedriver and a headless Chromium session; both end when dropped.
+struct Browser {
+    client: Option<Client>,
+    _driver: ChildGuard,
+}
+
+impl Browser {
+    /// `None` (skipped) when Chromium or chromedriver is missing outside CI.
+    async fn start() -> Option<Self> {
+        let chromium = require_program("chromium", "for the browser tests")?;
+        let chromedriver = require_program("chromedriver", "for the browser tests")?;
+        let port = free_port();
+        let driver = ChildGuard(
+            Command::new(chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
+        assert!(
+            wait_for_port(port, Duration::from_secs(20)).await,
+            "chromedriver did not start"
+        );
+
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1000,800",
+                ],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        Some(Self {
+            client: Some(client),
+            _driver: driver,
+        })
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("an open session")
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.client()
+            .execute(script, vec![])
+            .await
+            .expect("run a script in the page")
+    }
+
+    /// Polls `script` until `done` holds for its value or `limit` passes.
+    async fn wait_for(
+        &self,
+        script: &str,
+        limit: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = Instant::now();
+        loop {
+            let value = self.eval(script).await;
+            if done(&value) || start.elapsed() > limit {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+}
+
+const STATE: &str = "return { received: window.received, readyState: window.source.readyState, \
+                     connections: window.connections, label: document.getElementById('state').textContent };";
+
+fn ids(state: &Value) -> Vec<String> {
+    state["received"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn every_event_once_across_drops_then_204_stops_the_browser<F, Fut>(name: &str, serve: F)
+where
+    F: FnOnce(TcpListener, Countdown, ShutdownSignal) -> Fut,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    let _one_at_a_time = BROWSER.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    // 10 events; every connection is dropped after 4 of them; reconnect after 200 ms.
+    let countdown = Countdown::new(10, Duration::from_millis(40))
+        .retry(Duration::from_millis(200))
+        .drop_after(Some(4));
+    let server = TestServer::start(serve, countdown).await;
+    browser
+        .client()
+        .goto(&server.url("/"))
+        .await
+        .expect("open the page");
+
+    let state = browser
+        .wait_for(STATE, Duration::from_secs(30), |state| {
+            state["readyState"] == 2
+        })
+        .await;
+    assert_eq!(
+        state["readyState"], 2,
+        "{name}: the browser did not stop: {state}"
+    );
+    let expected: Vec<String> = (1..=10).rev().map(|n: u64| n.to_string()).collect();
+    assert_eq!(ids(&state), expected, "{name}: {state}");
+    for (event, n) in state["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip((1..=10).rev())
+    {
+        assert_eq!(event["type"], "message", "{name}");
+        assert_eq!(
+            event["data"],
+            format!(r#"{{"type":"counter","value":{n}}}"#),
+            "{name}"
+        );
+    }
+    // 10,9,8,7 | drop | 6,5,4,3 | drop | 2,1 | end | reconnect: 204.
+    assert_eq!(state["connections"], 3, "{name}: {state}");
+    assert_eq!(server.countdown.requests(), 4, "{name}");
+    // Well past the retry delay: no further request reaches the server.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        server.countdown.requests(),
+        4,
+        "{name}: the browser kept reconnecting after 204"
+    );
+    browser.close().await;
+}
+
+async fn close_button_ends_the_stream<F, Fut>(name: &str, serve: F)
+where
+    F: FnOnce(TcpListener, Countdown, ShutdownSignal) -> Fut,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    let _one_at_a_time = BROWSER.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = TestServer::start(serve, Countdown::new(100, Duration::from_millis(50))).await;
+    browser
+        .client()
+        .goto(&server.url("/"))
+        .await
+        .expect("open the page");
+    let state = browser
+        .wait_for(STATE, Duration::from_secs(20), |state| {
+            ids(state).len() >= 5
+        })
+        .await;
+    assert_eq!(
+        ids(&state)[..5],
+        ["100", "99", "98", "97", "96"],
+        "{name}: {state}"
+    );
+    assert_eq!(state["label"], "open", "{name}");
+    assert_eq!(server.countdown.open_streams(), 1, "{name}");
+
+    let shot = browser.client().screenshot().await.expect("a screenshot");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("artifact directory");
+    let path = dir.join(format!("countdown-{name}.png"));
+    std::fs::write(&path, &shot).expect("write the screenshot");
+    assert!(shot.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    eprintln!(
+        "screenshot of the {name} page mid-countdown: {}",
+        path.display()
+    );
+
+    browser
+        .client()
+        .find(Locator::Id("close"))
+        .await
+        .expect("the Close button")
+        .click()
+        .await
+        .expect("click Close");
+    assert!(
+        server.wait_for_no_streams(Duration::from_secs(5)).await,
+        "{name}: the server did not see the browser leave"
+    );
+    let state = browser.eval(STATE).await;
+    assert_eq!(state["readyState"], 2, "{name}");
+    assert_eq!(state["label"], "closed", "{name}");
+    browser.close().await;
+}
+
+macro_rules! browser_suite {
+    ($name:ident, $serve:path) => {
+        mod $name {
+            #[tokio::test]
+            async fn every_event_once_across_drops_then_204_stops_the_browser() {
+                super::every_event_once_across_drops_then_204_stops_the_browser(
+                    stringify!($name),
+                    $serve,
+                )
+                .await;
+            }
+
+            #[tokio::test]
+            async fn close_button_ends_the_stream() {
+                super::close_button_ends_the_stream(stringify!($name), $serve).await;
+            }
+        }
+    };
+}
+
+browser_suite!(hyper, hyper_countdown::serve);
+browser_suite!(axum, axum_countdown::serve);
+browser_suite!(actix, actix_countdown::serve);
+browser_suite!(warp, warp_countdown::serve);
