@@ -103,11 +103,22 @@ impl Drop for TestServer {
     }
 }
 
-/// A plain HTTP client (no proxy, no pooling surprises).
+/// A plain HTTP client: no proxy, no compression asked for (see [`gzip_client`]).
 #[must_use]
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .gzip(false)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// A client that asks for gzip and decodes it as it streams, as browsers do.
+#[must_use]
+pub fn gzip_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .gzip(true)
         .build()
         .expect("an HTTP client")
 }
