@@ -33,7 +33,6 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::{ready, Ready};
-use std::ops::Deref;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -51,22 +50,12 @@ pub use sse_core::{
     SseBody,
 };
 
-/// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
-///
-/// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
-/// `X-Accel-Buffering: no` and `Content-Encoding: identity`; streams the events as
-/// they come (see [`SseBody`]).
-#[must_use]
-pub struct Sse<S>(SseBody<S>);
-
-impl<S> Sse<S> {
-    sse_core::__adapter_sse_methods!();
-}
-
-impl<S> fmt::Debug for Sse<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Sse").field(&self.0).finish()
-    }
+sse_core::__adapter_sse! {
+    /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
+    ///
+    /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
+    /// `X-Accel-Buffering: no` and `Content-Encoding: identity`; streams the events as
+    /// they come (see [`SseBody`]).
 }
 
 impl<S, T, E> Responder for Sse<S>
@@ -131,19 +120,11 @@ where
     }
 }
 
-/// The `Last-Event-ID` of the request, as an extractor that never fails: absent,
-/// empty, invalid UTF-8 or over-long values are "none" (see
-/// [`sse_core::LastEventId`]). An error would answer 4xx, and a browser stops
-/// reconnecting for good on anything but 200.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LastEventId(pub sse_core::LastEventId);
-
-impl Deref for LastEventId {
-    type Target = sse_core::LastEventId;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
+sse_core::__adapter_last_event_id! {
+    /// The `Last-Event-ID` of the request, as an extractor that never fails: absent,
+    /// empty, invalid UTF-8 or over-long values are "none" (see
+    /// [`sse_core::LastEventId`]). An error would answer 4xx, and a browser stops
+    /// reconnecting for good on anything but 200.
 }
 
 impl FromRequest for LastEventId {

@@ -1,10 +1,57 @@
 //! Support for framework adapters: one definition of the `Sse` builder so that every
 //! adapter offers exactly the same methods.
 
-/// Defines the builder methods of an adapter's `Sse<S>`, a newtype around
-/// [`SseBody<S>`](crate::SseBody) (`pub struct Sse<S>(SseBody<S>)`), by forwarding to
-/// the core. Not a public API: adapters of this workspace use it so that moving an app
-/// between frameworks changes an import, not code.
+/// Defines an adapter's `Sse<S>`: a newtype around [`SseBody<S>`](crate::SseBody)
+/// with the builder methods forwarded to the core and a `Debug` impl; the adapter adds
+/// its framework's response trait. Not a public API: adapters of this workspace use it
+/// so that moving an app between frameworks changes an import, not code.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_sse {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        #[must_use]
+        pub struct Sse<S>(sse_core::SseBody<S>);
+
+        impl<S> ::std::fmt::Debug for Sse<S> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple("Sse").field(&self.0).finish()
+            }
+        }
+
+        impl<S> Sse<S> {
+            $crate::__adapter_sse_methods!();
+        }
+    };
+}
+
+/// Defines an adapter's `LastEventId` extractor: a newtype around
+/// [`LastEventId`](crate::LastEventId) that dereferences to it (the orphan rule keeps
+/// an adapter from implementing its framework's extractor trait on the core type).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_last_event_id {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct LastEventId(pub sse_core::LastEventId);
+
+        impl ::std::ops::Deref for LastEventId {
+            type Target = sse_core::LastEventId;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl From<LastEventId> for sse_core::LastEventId {
+            fn from(id: LastEventId) -> Self {
+                id.0
+            }
+        }
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __adapter_sse_methods {

@@ -31,7 +31,6 @@
 //! [warp]: https://docs.rs/warp/0.4
 
 use std::convert::Infallible;
-use std::fmt;
 
 use futures_core::Stream;
 use warp::reply::{Reply, Response};
@@ -43,21 +42,11 @@ pub use sse_core::{
     LastEventId, SseBody,
 };
 
-/// An SSE reply: `Sse::new(stream).keep_alive(KeepAlive::default())`.
-///
-/// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
-/// `X-Accel-Buffering: no`; streams the events as they come (see [`SseBody`]).
-#[must_use]
-pub struct Sse<S>(SseBody<S>);
-
-impl<S> Sse<S> {
-    sse_core::__adapter_sse_methods!();
-}
-
-impl<S> fmt::Debug for Sse<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Sse").field(&self.0).finish()
-    }
+sse_core::__adapter_sse! {
+    /// An SSE reply: `Sse::new(stream).keep_alive(KeepAlive::default())`.
+    ///
+    /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
+    /// `X-Accel-Buffering: no`; streams the events as they come (see [`SseBody`]).
 }
 
 impl<S, T, E> Reply for Sse<S>

@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -19,7 +18,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// A future that completes when the server should shut down.
-pub type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub use countdown::Signal as ShutdownSignal;
 
 /// A countdown server running in this process on 127.0.0.1.
 #[derive(Debug)]

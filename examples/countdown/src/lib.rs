@@ -277,6 +277,32 @@ impl ShutdownTrigger {
     }
 }
 
+/// A boxed "shut down now" future, the form every example's `serve` accepts.
+pub type Signal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The `main` of every example: parses the flags, binds, says where to look, and
+/// serves with `serve` until Ctrl-C.
+///
+/// # Errors
+///
+/// When the address cannot be bound or the server fails.
+pub async fn run_cli<F, Fut>(framework: &str, serve: F) -> std::io::Result<()>
+where
+    F: FnOnce(tokio::net::TcpListener, Countdown, Signal) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<()>>,
+{
+    use clap::Parser;
+    let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(args.addr()).await?;
+    println!(
+        "{framework} countdown on http://{}/ (events at /events), Ctrl-C to stop",
+        listener.local_addr()?
+    );
+    serve(listener, args.countdown(), Box::pin(ctrl_c())).await?;
+    println!("stopped");
+    Ok(())
+}
+
 /// Completes on Ctrl-C (or SIGTERM on Unix).
 pub async fn ctrl_c() {
     #[cfg(unix)]
