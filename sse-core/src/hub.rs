@@ -1,0 +1,715 @@
+//! [`Hub`]: broadcast with replay, topics and bounded subscriber queues.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use tokio::sync::mpsc;
+
+use crate::event::{EncodedEvent, Event};
+use crate::field::EventType;
+use crate::last_event_id::LastEventId;
+
+/// The type of the event that tells a resuming subscriber it missed events that are
+/// no longer retained.
+pub const RESET: EventType = EventType::from_static("reset");
+
+/// The type of the event that tells a lagging subscriber, under
+/// [`LagPolicy::SkipAhead`], that events were skipped.
+pub const GAP: EventType = EventType::from_static("gap");
+
+/// What the hub does with a subscriber whose queue is full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LagPolicy {
+    /// End the subscriber's stream (after what is queued). A browser reconnects with
+    /// its `Last-Event-ID` and gets the missed events from the replay buffer, as long
+    /// as they are still retained. The default.
+    #[default]
+    Close,
+    /// Drop events for that subscriber until its queue has room, then send a [`GAP`]
+    /// event (empty data) before the next event it gets.
+    SkipAhead,
+}
+
+/// Builds a [`Hub`] with bounds other than the defaults.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct HubBuilder {
+    replay_count: usize,
+    replay_bytes: usize,
+    queue_capacity: usize,
+    lag_policy: LagPolicy,
+}
+
+impl Default for HubBuilder {
+    fn default() -> Self {
+        Self {
+            replay_count: 1024,
+            replay_bytes: 1024 * 1024,
+            queue_capacity: 256,
+            lag_policy: LagPolicy::Close,
+        }
+    }
+}
+
+impl HubBuilder {
+    /// How many events the replay buffer keeps at most (default 1024; 0 disables
+    /// replay).
+    pub fn replay_count(mut self, events: usize) -> Self {
+        self.replay_count = events;
+        self
+    }
+
+    /// How many bytes of encoded events the replay buffer keeps at most (default
+    /// 1 MiB).
+    pub fn replay_bytes(mut self, bytes: usize) -> Self {
+        self.replay_bytes = bytes;
+        self
+    }
+
+    /// How many events may wait in one subscriber's queue (default 256, at least 1).
+    pub fn queue_capacity(mut self, events: usize) -> Self {
+        self.queue_capacity = events.max(1);
+        self
+    }
+
+    /// What to do with a subscriber whose queue is full (default
+    /// [`LagPolicy::Close`]).
+    pub fn lag_policy(mut self, policy: LagPolicy) -> Self {
+        self.lag_policy = policy;
+        self
+    }
+
+    /// The hub.
+    pub fn build(self) -> Hub {
+        Hub {
+            shared: Arc::new(Shared {
+                config: self,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+}
+
+/// A broadcast hub: publish an event once, deliver it to every subscriber of its topic, with
+/// replay for reconnecting clients and a bounded queue per subscriber.
+///
+/// ```
+/// use sse_core::{Event, Hub, LastEventId};
+/// use futures_util::StreamExt;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let hub = Hub::new();
+/// let mut news = hub.subscribe(&["news"], &LastEventId::none());
+/// let id = hub.publish("news", Event::default().data("hello"));
+/// let event = news.next().await.unwrap().unwrap();
+/// assert_eq!(event.as_bytes(), &format!("id: {id}\ndata: hello\n\n")[..]);
+///
+/// // A client that reconnects with the last id it saw gets what it missed.
+/// hub.publish("news", Event::default().data("missed"));
+/// let mut again = hub.subscribe(&["news"], &LastEventId::from_bytes(id.to_string().as_bytes()));
+/// assert!(again.next().await.unwrap().unwrap().as_bytes().ends_with(b"data: missed\n\n"));
+/// # });
+/// ```
+///
+/// # Ids and replay
+///
+/// The hub numbers events itself: every published event gets the next id of one
+/// sequence shared by all topics (1, 2, 3, ...), replacing any id the event had. It
+/// keeps the latest events in a replay buffer bounded by count and by bytes. A
+/// subscriber that passes a `Last-Event-ID` first gets the retained events after that
+/// id (of its topics), then live events, with no gap and no duplicate between the two,
+/// even while other tasks publish: both happen under the same lock.
+///
+/// When the requested id is older than the buffer (or unknown to this hub, for example
+/// from before a restart), the subscription starts with a [`RESET`] event (type
+/// `reset`, empty data), then replays what is retained: the client knows it missed
+/// events and can reload its state. An id that is not a number counts as absent: live
+/// events only.
+///
+/// # Slow subscribers
+///
+/// Every subscriber has a bounded queue ([`HubBuilder::queue_capacity`]). Publishing
+/// never waits: a subscriber whose queue is full is handled by the [`LagPolicy`], so
+/// a slow client never blocks the publisher or the others and never grows memory
+/// without bound.
+///
+/// Cheap to clone; usable from sync and async code and from many tasks or threads at
+/// once.
+#[derive(Clone)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: HubBuilder,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    last_id: u64,
+    replay: VecDeque<Retained>,
+    replay_bytes: usize,
+    topics: HashMap<Arc<str>, Vec<u64>>,
+    subscribers: HashMap<u64, Subscriber>,
+    next_subscriber: u64,
+    closed: bool,
+}
+
+struct Retained {
+    id: u64,
+    topic: Arc<str>,
+    event: EncodedEvent,
+}
+
+struct Subscriber {
+    tx: mpsc::Sender<EncodedEvent>,
+    topics: Vec<Arc<str>>,
+    lagged: bool,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.shared.config)
+            .field("subscribers", &self.subscriber_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A hub with the default bounds (see [`HubBuilder`]).
+    #[must_use]
+    pub fn new() -> Self {
+        HubBuilder::default().build()
+    }
+
+    /// A builder for a hub with other bounds or another [`LagPolicy`].
+    pub fn builder() -> HubBuilder {
+        HubBuilder::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent at every await-free step, so a panic elsewhere
+        // while holding the lock leaves nothing half-done worth refusing.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publishes `event` to the subscribers of `topic` and returns the id it was given.
+    /// The event is encoded once; every subscriber gets a clone of the same bytes.
+    /// Never waits. After [`close`](Hub::close), the event is numbered but not sent.
+    pub fn publish(&self, topic: &str, event: Event) -> u64 {
+        let config = &self.shared.config;
+        let mut state = self.state();
+        state.last_id += 1;
+        let id = state.last_id;
+        let encoded = event.id(id).encode();
+
+        let State {
+            replay,
+            replay_bytes,
+            topics,
+            subscribers,
+            closed,
+            ..
+        } = &mut *state;
+        if *closed {
+            return id;
+        }
+        let (topic, members) = match topics.get_key_value(topic) {
+            Some((name, members)) => (Arc::clone(name), members.as_slice()),
+            None => (Arc::from(topic), &[][..]),
+        };
+        let mut dropped = Vec::new();
+        for member in members {
+            let Some(subscriber) = subscribers.get_mut(member) else {
+                continue;
+            };
+            if !deliver(subscriber, &encoded, config.lag_policy) {
+                dropped.push(*member);
+            }
+        }
+        if config.replay_count > 0 {
+            *replay_bytes += encoded.len();
+            replay.push_back(Retained {
+                id,
+                topic,
+                event: encoded,
+            });
+            while replay.len() > config.replay_count || *replay_bytes > config.replay_bytes {
+                match replay.pop_front() {
+                    Some(old) => *replay_bytes -= old.event.len(),
+                    None => break,
+                }
+            }
+        }
+        for member in dropped {
+            state.remove(member);
+        }
+        id
+    }
+
+    /// Subscribes to `topics`, resuming after `last` (see [`Hub`]):
+    /// the stream yields the missed events that are retained, then live ones.
+    ///
+    /// The subscription is removed from the hub when the stream is dropped.
+    pub fn subscribe(&self, topics: &[&str], last: &LastEventId) -> Subscription {
+        let (tx, rx) = mpsc::channel(self.shared.config.queue_capacity);
+        let mut state = self.state();
+        if state.closed {
+            return Subscription {
+                replay: VecDeque::new(),
+                rx: None,
+                hub: Arc::clone(&self.shared),
+                key: None,
+            };
+        }
+
+        let mut replay = VecDeque::new();
+        if let Some(after) = last.parse::<u64>() {
+            let oldest = state.replay.front().map_or(state.last_id + 1, |e| e.id);
+            if after > state.last_id || after + 1 < oldest {
+                replay.push_back(Event::default().event(RESET).data("").encode());
+            }
+            replay.extend(
+                state
+                    .replay
+                    .iter()
+                    .filter(|e| e.id > after && topics.contains(&&*e.topic))
+                    .map(|e| e.event.clone()),
+            );
+        }
+
+        let key = state.next_subscriber;
+        state.next_subscriber += 1;
+        let mut names = Vec::with_capacity(topics.len());
+        for topic in topics {
+            let name = match state.topics.get_key_value(*topic) {
+                Some((name, _)) => Arc::clone(name),
+                None => Arc::from(*topic),
+            };
+            let members = state.topics.entry(Arc::clone(&name)).or_default();
+            if !members.contains(&key) {
+                members.push(key);
+                names.push(name);
+            }
+        }
+        state.subscribers.insert(
+            key,
+            Subscriber {
+                tx,
+                topics: names,
+                lagged: false,
+            },
+        );
+        Subscription {
+            replay,
+            rx: Some(rx),
+            hub: Arc::clone(&self.shared),
+            key: Some(key),
+        }
+    }
+
+    /// How many subscriptions are open right now.
+    #[must_use]
+    pub fn subscriber_count(&self) -> usize {
+        self.state().subscribers.len()
+    }
+
+    /// The id of the last published event (0 before the first).
+    #[must_use]
+    pub fn last_id(&self) -> u64 {
+        self.state().last_id
+    }
+
+    /// Ends every subscription, after `last` (if any) and what is already queued, and
+    /// refuses new ones (they end at once). For graceful shutdown: open SSE bodies
+    /// fed by the hub finish, so the server can stop.
+    pub fn close(&self, last: Option<Event>) {
+        let mut state = self.state();
+        state.closed = true;
+        let last = last.map(|event| event.encode());
+        for (_, subscriber) in state.subscribers.drain() {
+            if let Some(last) = &last {
+                // A full queue cannot take it; that subscriber ends without it.
+                let _ = subscriber.tx.try_send(last.clone());
+            }
+        }
+        state.topics.clear();
+    }
+}
+
+/// Sends to one subscriber; `false` when it must be removed.
+fn deliver(subscriber: &mut Subscriber, event: &EncodedEvent, policy: LagPolicy) -> bool {
+    if subscriber.lagged {
+        let permits = subscriber.tx.capacity();
+        if permits < 2 {
+            return !subscriber.tx.is_closed();
+        }
+        let gap = Event::default().event(GAP).data("").encode();
+        if subscriber.tx.try_send(gap).is_err() {
+            return !subscriber.tx.is_closed();
+        }
+        subscriber.lagged = false;
+    }
+    match subscriber.tx.try_send(event.clone()) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+        Err(mpsc::error::TrySendError::Full(_)) => match policy {
+            LagPolicy::Close => false,
+            LagPolicy::SkipAhead => {
+                subscriber.lagged = true;
+                true
+            }
+        },
+    }
+}
+
+impl State {
+    fn remove(&mut self, key: u64) {
+        if let Some(subscriber) = self.subscribers.remove(&key) {
+            for topic in &subscriber.topics {
+                if let Some(members) = self.topics.get_mut(topic) {
+                    members.retain(|member| *member != key);
+                    if members.is_empty() {
+                        self.topics.remove(topic);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The events of one subscriber: replay first, then live events. Ends when the hub
+/// closes it (lag policy, [`Hub::close`]). Leaves the hub when dropped.
+///
+/// Feed it straight into [`SseBody`](crate::SseBody) or an adapter's `Sse`.
+pub struct Subscription {
+    replay: VecDeque<EncodedEvent>,
+    rx: Option<mpsc::Receiver<EncodedEvent>>,
+    hub: Arc<Shared>,
+    key: Option<u64>,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("replay", &self.replay.len())
+            .field("open", &self.rx.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Result<EncodedEvent, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(event) = self.replay.pop_front() {
+            return Poll::Ready(Some(Ok(event)));
+        }
+        match &mut self.rx {
+            Some(rx) => rx.poll_recv(cx).map(|event| event.map(Ok)),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.hub
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::{Decoded, Decoder};
+
+    fn last(id: u64) -> LastEventId {
+        LastEventId::from_bytes(id.to_string().as_bytes())
+    }
+
+    /// (type, data, id) of everything ready on `subscription` now.
+    fn drain(subscription: &mut Subscription) -> Vec<(String, String, String)> {
+        let mut decoder = Decoder::new();
+        let mut out = Vec::new();
+        while let Some(Some(Ok(event))) = futures_util::FutureExt::now_or_never(subscription.next())
+        {
+            for item in decoder.decode(event.as_bytes()).unwrap() {
+                if let Decoded::Event(e) = item {
+                    out.push((e.event, e.data, e.last_event_id));
+                }
+            }
+        }
+        out
+    }
+
+    fn ids(events: &[(String, String, String)]) -> Vec<u64> {
+        events
+            .iter()
+            .filter(|e| e.0 == "message")
+            .map(|e| e.2.parse().unwrap())
+            .collect()
+    }
+
+    fn ended(subscription: &mut Subscription) -> bool {
+        matches!(
+            futures_util::FutureExt::now_or_never(subscription.next()),
+            Some(None)
+        )
+    }
+
+    #[test]
+    fn publish_reaches_only_the_topic_s_subscribers_and_shares_the_bytes() {
+        let hub = Hub::new();
+        let mut a = hub.subscribe(&["a"], &LastEventId::none());
+        let mut a2 = hub.subscribe(&["a"], &LastEventId::none());
+        let mut b = hub.subscribe(&["b"], &LastEventId::none());
+        let mut both = hub.subscribe(&["a", "b"], &LastEventId::none());
+        hub.publish("a", Event::default().data("for a"));
+        hub.publish("b", Event::default().data("for b"));
+        hub.publish("c", Event::default().data("for nobody"));
+
+        let x = futures_util::FutureExt::now_or_never(a.next())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let y = futures_util::FutureExt::now_or_never(a2.next())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            x.as_bytes().as_ptr(),
+            y.as_bytes().as_ptr(),
+            "encoded per subscriber"
+        );
+        assert_eq!(x.as_bytes(), &b"id: 1\ndata: for a\n\n"[..]);
+        assert!(drain(&mut a).is_empty());
+        assert_eq!(ids(&drain(&mut b)), [2]);
+        assert_eq!(ids(&drain(&mut both)), [1, 2]);
+    }
+
+    #[test]
+    fn ids_replace_the_event_s_own_and_grow_across_topics() {
+        let hub = Hub::new();
+        assert_eq!(hub.publish("a", Event::default().id(99_u8).data("x")), 1);
+        assert_eq!(hub.publish("b", Event::default().data("y")), 2);
+        assert_eq!(hub.last_id(), 2);
+    }
+
+    #[test]
+    fn resume_replays_the_missed_events_of_the_topics_then_goes_live() {
+        let hub = Hub::new();
+        for n in 1..=5 {
+            hub.publish(
+                if n % 2 == 0 { "even" } else { "odd" },
+                Event::default().data(n.to_string()),
+            );
+        }
+        let mut odd = hub.subscribe(&["odd"], &last(1));
+        hub.publish("odd", Event::default().data("7"));
+        assert_eq!(ids(&drain(&mut odd)), [3, 5, 6]);
+
+        // No Last-Event-ID, or one that is not a number: live only.
+        let mut fresh = hub.subscribe(&["odd"], &LastEventId::none());
+        let mut garbage = hub.subscribe(&["odd"], &LastEventId::from_bytes(b"abc"));
+        assert!(drain(&mut fresh).is_empty());
+        assert!(drain(&mut garbage).is_empty());
+        // Up to date: nothing to replay.
+        let mut current = hub.subscribe(&["odd"], &last(hub.last_id()));
+        assert!(drain(&mut current).is_empty());
+    }
+
+    #[test]
+    fn an_id_older_than_the_buffer_gets_a_reset_first() {
+        let hub = Hub::builder().replay_count(3).build();
+        for n in 1..=10 {
+            hub.publish("t", Event::default().data(n.to_string()));
+        }
+        let mut late = hub.subscribe(&["t"], &last(2));
+        let events = drain(&mut late);
+        assert_eq!(
+            events[0],
+            ("reset".to_owned(), String::new(), String::new())
+        );
+        assert_eq!(ids(&events), [8, 9, 10]);
+
+        // Just inside the window: no reset.
+        let mut inside = hub.subscribe(&["t"], &last(7));
+        let events = drain(&mut inside);
+        assert_eq!(ids(&events), [8, 9, 10]);
+        assert_eq!(events.len(), 3);
+
+        // An id this hub never gave (for example from before a restart): reset.
+        let mut future = hub.subscribe(&["t"], &last(1000));
+        assert_eq!(drain(&mut future)[0].0, "reset");
+    }
+
+    #[test]
+    fn replay_is_bounded_by_bytes_too() {
+        let hub = Hub::builder().replay_bytes(100).build();
+        for _ in 0..10 {
+            hub.publish("t", Event::default().data("x".repeat(30)));
+        }
+        let retained = hub.state().replay.len();
+        assert_eq!(retained, 2, "two events of about 45 bytes fit in 100");
+        assert!(hub.state().replay_bytes <= 100);
+    }
+
+    #[test]
+    fn a_slow_subscriber_is_closed_and_the_others_get_everything() {
+        let hub = Hub::builder().queue_capacity(4).build();
+        let mut slow = hub.subscribe(&["t"], &LastEventId::none());
+        let mut fast = hub.subscribe(&["t"], &LastEventId::none());
+        let mut got = Vec::new();
+        for n in 1..=50 {
+            hub.publish("t", Event::default().data(n.to_string()));
+            got.extend(ids(&drain(&mut fast)));
+        }
+        assert_eq!(got, (1..=50).collect::<Vec<_>>());
+        assert_eq!(
+            hub.subscriber_count(),
+            1,
+            "the slow subscriber was not removed"
+        );
+        // It keeps what was queued (bounded), then ends; its client resumes by id.
+        assert_eq!(ids(&drain(&mut slow)), [1, 2, 3, 4]);
+        assert!(ended(&mut slow));
+    }
+
+    #[test]
+    fn skip_ahead_sends_a_gap_marker_and_continues() {
+        let hub = Hub::builder()
+            .queue_capacity(4)
+            .lag_policy(LagPolicy::SkipAhead)
+            .build();
+        let mut slow = hub.subscribe(&["t"], &LastEventId::none());
+        for n in 1..=10 {
+            hub.publish("t", Event::default().data(n.to_string()));
+        }
+        assert_eq!(ids(&drain(&mut slow)), [1, 2, 3, 4]);
+        hub.publish("t", Event::default().data("11"));
+        let events = drain(&mut slow);
+        assert_eq!(events[0].0, "gap");
+        assert_eq!(ids(&events), [11]);
+        assert_eq!(hub.subscriber_count(), 1);
+    }
+
+    #[test]
+    fn dropping_subscriptions_leaves_no_subscriber() {
+        let hub = Hub::new();
+        for i in 0..10_000_u32 {
+            let topics: &[&str] = if i % 2 == 0 { &["a"] } else { &["a", "b"] };
+            let subscription = hub.subscribe(topics, &LastEventId::none());
+            if i % 3 == 0 {
+                hub.publish("a", Event::default().data("x"));
+            }
+            drop(subscription);
+        }
+        assert_eq!(hub.subscriber_count(), 0);
+        assert!(hub.state().topics.is_empty(), "topic lists leak");
+    }
+
+    #[test]
+    fn close_sends_the_last_event_ends_every_stream_and_refuses_new_ones() {
+        let hub = Hub::new();
+        let mut a = hub.subscribe(&["a"], &LastEventId::none());
+        hub.publish("a", Event::default().data("before"));
+        hub.close(Some(
+            Event::default()
+                .event(EventType::from_static("bye"))
+                .data(""),
+        ));
+        let events = drain(&mut a);
+        assert_eq!(
+            events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+            ["message", "bye"]
+        );
+        assert!(ended(&mut a));
+        assert_eq!(hub.subscriber_count(), 0);
+        let mut late = hub.subscribe(&["a"], &LastEventId::none());
+        assert!(ended(&mut late));
+    }
+
+    /// Publishing while subscribing with a Last-Event-ID must never lose or repeat an
+    /// event at the seam between replay and live delivery.
+    #[test]
+    fn no_gap_and_no_duplicate_at_the_seam_under_concurrent_publishing() {
+        for round in 0..20 {
+            let hub = Hub::builder()
+                .replay_count(10_000)
+                .queue_capacity(10_000)
+                .build();
+            let publisher = {
+                let hub = hub.clone();
+                std::thread::spawn(move || {
+                    for n in 0..1_000 {
+                        hub.publish("t", Event::default().data(n.to_string()));
+                    }
+                })
+            };
+            let mut subscriptions = Vec::new();
+            while !publisher.is_finished() || subscriptions.len() < 5 {
+                let after = hub.last_id().saturating_sub(round % 7);
+                subscriptions.push((after, hub.subscribe(&["t"], &last(after))));
+                std::thread::yield_now();
+                if subscriptions.len() > 100 {
+                    break;
+                }
+            }
+            publisher.join().unwrap();
+            hub.close(None);
+            for (after, mut subscription) in subscriptions {
+                let got = ids(&drain(&mut subscription));
+                let expected: Vec<u64> = if after == 0 {
+                    // `Last-Event-ID: 0` asks for everything from the start.
+                    (1..=1_000).collect()
+                } else {
+                    (after + 1..=1_000).collect()
+                };
+                assert_eq!(got, expected, "round {round}, resumed after {after}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscription_feeds_an_sse_body() {
+        use http_body_util::BodyExt;
+        let hub = Hub::new();
+        let body = crate::SseBody::new(hub.subscribe(&["t"], &LastEventId::none()));
+        hub.publish("t", Event::default().data("1"));
+        hub.publish("t", Event::default().data("2"));
+        hub.close(None);
+        let bytes = tokio::time::timeout(Duration::from_secs(5), BodyExt::collect(body))
+            .await
+            .unwrap()
+            .unwrap()
+            .to_bytes();
+        assert_eq!(bytes, &b"id: 1\ndata: 1\n\nid: 2\ndata: 2\n\n"[..]);
+    }
+}
