@@ -86,6 +86,12 @@ macro_rules! __adapter_sse_methods {
             Self(self.0.on_error(handler))
         }
 
+        /// Ends the stream when `signal` fires, after `last` (if any): for graceful
+        /// shutdown with streams open (see [`Shutdown`](sse_core::Shutdown)).
+        pub fn shutdown(self, signal: sse_core::Shutdown, last: Option<sse_core::Event>) -> Self {
+            Self(self.0.shutdown(signal, last))
+        }
+
         /// Caps the size of a frame made of several ready events (default 64 KiB).
         pub fn max_frame_size(self, bytes: usize) -> Self {
             Self(self.0.max_frame_size(bytes))

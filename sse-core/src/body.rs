@@ -20,6 +20,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 64 * 1024;
 
 type ErrorHandler = Box<dyn FnOnce(BoxError) -> Event + Send>;
+type ShutdownFuture = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 pin_project! {
     /// A stream of events as a streaming [`http_body::Body`] (and a [`Stream`] of
@@ -75,6 +76,7 @@ pin_project! {
         carry: Option<Bytes>,
         error: Option<BoxError>,
         on_error: Option<SyncWrapper<ErrorHandler>>,
+        shutdown: Option<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>,
         max_frame_size: usize,
         done: bool,
     }
@@ -89,6 +91,7 @@ impl<S> SseBody<S> {
             carry: None,
             error: None,
             on_error: None,
+            shutdown: None,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             done: false,
         }
@@ -121,6 +124,15 @@ impl<S> SseBody<S> {
         F: FnOnce(BoxError) -> Event + Send + 'static,
     {
         self.on_error = Some(SyncWrapper::new(Box::new(handler)));
+        self
+    }
+
+    /// Ends the body when `signal` fires: it stops taking events from the stream,
+    /// sends `last` (if any) and ends cleanly. For graceful shutdown: see
+    /// [`Shutdown`](crate::Shutdown).
+    pub fn shutdown(mut self, signal: crate::Shutdown, last: Option<Event>) -> Self {
+        let last = last.map(|event| event.encode().into_bytes());
+        self.shutdown = Some((SyncWrapper::new(Box::pin(signal.wait())), last));
         self
     }
 
@@ -157,6 +169,18 @@ where
 
         let mut frame = FrameBuilder::new(this.carry.take(), *this.max_frame_size);
         let mut stream = this.stream.as_mut().get_pin_mut();
+        let fired = match this.shutdown.as_mut() {
+            Some((signal, _)) => signal.get_mut().as_mut().poll(cx).is_ready(),
+            None => false,
+        };
+        if fired {
+            *this.done = true;
+            if let Some((_, Some(last))) = this.shutdown.take() {
+                if let Err(overflow) = frame.push(last) {
+                    *this.carry = Some(overflow);
+                }
+            }
+        }
         while !*this.done {
             match stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(event))) => {
@@ -556,6 +580,41 @@ mod tests {
             collected,
             [&wire([1])[..], b"event: error\ndata: db down\n\n"].concat()
         );
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_an_idle_body_after_its_last_event() {
+        let (tx, body) = channel_body();
+        let (trigger, signal) = crate::Shutdown::new();
+        let mut body = body.shutdown(
+            signal,
+            Some(
+                Event::default()
+                    .event(crate::EventType::from_static("bye"))
+                    .data(""),
+            ),
+        );
+        tx.send(Ok(event(1))).unwrap();
+        assert_eq!(next_ready(&mut body).await, Some(wire([1])));
+        assert_eq!(next_ready(&mut body).await, None);
+        trigger.fire();
+        assert_eq!(
+            next_ready(&mut body).await,
+            Some(Bytes::from_static(b"event: bye\ndata: \n\n"))
+        );
+        assert!(body.frame().await.is_none(), "the body did not end");
+        // The stream is still open: the signal alone ended the body.
+        assert!(!tx.is_closed());
+    }
+
+    #[tokio::test]
+    async fn shutdown_without_a_last_event_just_ends() {
+        let (_tx, body) = channel_body();
+        let (trigger, signal) = crate::Shutdown::new();
+        let mut body = body.keep_alive(KeepAlive::default()).shutdown(signal, None);
+        assert_eq!(next_ready(&mut body).await, None);
+        trigger.fire();
+        assert!(body.frame().await.is_none());
     }
 
     #[tokio::test]

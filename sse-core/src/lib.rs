@@ -64,6 +64,7 @@ mod hub;
 mod keep_alive;
 mod last_event_id;
 mod response;
+mod shutdown;
 
 pub use body::{BoxError, SseBody, DEFAULT_MAX_FRAME_SIZE};
 pub use decode::{DecodeError, Decoded, Decoder, MessageEvent, DEFAULT_MAX_EVENT_SIZE};
@@ -73,3 +74,4 @@ pub use hub::{Hub, HubBuilder, LagPolicy, Subscription, GAP, RESET};
 pub use keep_alive::KeepAlive;
 pub use last_event_id::{LastEventId, LAST_EVENT_ID};
 pub use response::{set_response_headers, RESPONSE_HEADERS, TEXT_EVENT_STREAM};
+pub use shutdown::{Shutdown, ShutdownTrigger};

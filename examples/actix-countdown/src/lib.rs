@@ -31,7 +31,8 @@ async fn events(state: web::Data<AppState>, last: LastEventId) -> impl Responder
     match state.countdown.plan(&last) {
         Plan::Finished => Either::Left(HttpResponse::new(StatusCode::NO_CONTENT)),
         Plan::Stream { from } => Either::Right(
-            Sse::new(state.countdown.events(from, state.stop.clone()))
+            Sse::new(state.countdown.events(from))
+                .shutdown(state.stop.clone(), None)
                 .keep_alive(state.countdown.keep_alive_config()),
         ),
     }

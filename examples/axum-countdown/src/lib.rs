@@ -35,7 +35,8 @@ fn router(app: App) -> Router {
 async fn events(State(app): State<App>, last: LastEventId) -> Response {
     match app.countdown.plan(&last) {
         Plan::Finished => StatusCode::NO_CONTENT.into_response(),
-        Plan::Stream { from } => Sse::new(app.countdown.events(from, app.stop.clone()))
+        Plan::Stream { from } => Sse::new(app.countdown.events(from))
+            .shutdown(app.stop.clone(), None)
             .keep_alive(app.countdown.keep_alive_config())
             .into_response(),
     }

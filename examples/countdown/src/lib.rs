@@ -22,9 +22,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::{self, Stream};
+pub use sse_core::Shutdown;
 use sse_core::{Event, EventType, KeepAlive, LastEventId};
-use tokio::sync::watch;
 
 /// The page at `/`: shows each event as it arrives, the connection state, and a
 /// Close button. The same file for every framework.
@@ -188,14 +188,10 @@ impl Countdown {
     }
 
     /// The events from `from` down to 1, one per interval, the first after one
-    /// interval. Ends early, after the event in flight, when `shutdown` changes to
-    /// `true`; with [`drop_after`](Countdown::drop_after), fails after that many
-    /// events.
-    pub fn events(
-        &self,
-        from: u64,
-        shutdown: Shutdown,
-    ) -> impl Stream<Item = Result<Event, Dropped>> + Send + 'static {
+    /// interval; with [`drop_after`](Countdown::drop_after), fails after that many
+    /// events. Servers end it early on shutdown with
+    /// [`SseBody::shutdown`](sse_core::SseBody::shutdown).
+    pub fn events(&self, from: u64) -> impl Stream<Item = Result<Event, Dropped>> + Send + 'static {
         let this = self.clone();
         let guard = OpenStream::new(&self.open);
         let drop_after = self.drop_after.unwrap_or(u64::MAX);
@@ -213,7 +209,7 @@ impl Countdown {
                 Some((Ok(this.event(n)), (n - 1, sent + 1, guard)))
             }
         });
-        numbers.take_until(shutdown.wait())
+        numbers
     }
 }
 
@@ -244,36 +240,6 @@ impl OpenStream {
 impl Drop for OpenStream {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A signal that the server is shutting down, cheap to clone into every stream.
-#[derive(Clone, Debug)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-/// Triggers a [`Shutdown`].
-#[derive(Debug)]
-pub struct ShutdownTrigger(watch::Sender<bool>);
-
-impl Shutdown {
-    /// A signal and the trigger that fires it.
-    #[must_use]
-    pub fn new() -> (ShutdownTrigger, Shutdown) {
-        let (tx, rx) = watch::channel(false);
-        (ShutdownTrigger(tx), Shutdown(rx))
-    }
-
-    /// Completes when the trigger fires (or is dropped).
-    pub async fn wait(mut self) {
-        // An error means the trigger is gone, which also ends everything.
-        let _ = self.0.wait_for(|down| *down).await;
-    }
-}
-
-impl ShutdownTrigger {
-    /// Fires the signal.
-    pub fn fire(&self) {
-        self.0.send_replace(true);
     }
 }
 
@@ -328,6 +294,8 @@ pub async fn ctrl_c() {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::StreamExt;
+
     use super::*;
 
     fn demo() -> Countdown {
@@ -377,10 +345,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn events_count_down_one_per_interval_and_end() {
-        let (_trigger, shutdown) = Shutdown::new();
         let start = tokio::time::Instant::now();
         let got: Vec<(Event, Duration)> = demo()
-            .events(3, shutdown)
+            .events(3)
             .map(|event| (event.unwrap(), start.elapsed()))
             .collect()
             .await;
@@ -392,9 +359,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn drop_after_fails_the_stream_after_that_many_events() {
-        let (_trigger, shutdown) = Shutdown::new();
         let countdown = demo().drop_after(Some(2));
-        let items: Vec<Result<Event, Dropped>> = countdown.events(10, shutdown).collect().await;
+        let items: Vec<Result<Event, Dropped>> = countdown.events(10).collect().await;
         assert_eq!(
             items,
             vec![
@@ -416,14 +382,11 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn shutdown_ends_the_stream() {
-        let (trigger, shutdown) = Shutdown::new();
+    async fn open_streams_counts_live_streams() {
         let slow = Countdown::new(100, Duration::from_secs(1));
-        let mut events = Box::pin(slow.events(100, shutdown));
+        let mut events = Box::pin(slow.events(100));
         assert_eq!(slow.open_streams(), 1);
         assert!(events.next().await.is_some());
-        trigger.fire();
-        assert!(events.next().await.is_none());
         drop(events);
         assert_eq!(slow.open_streams(), 0);
     }

@@ -83,7 +83,8 @@ fn handle(request: &Request<Incoming>, countdown: &Countdown, stop: &Shutdown) -
         (&Method::GET, "/events") => {
             match countdown.plan(&LastEventId::from_headers(request.headers())) {
                 Plan::Finished => status(StatusCode::NO_CONTENT),
-                Plan::Stream { from } => SseBody::new(countdown.events(from, stop.clone()))
+                Plan::Stream { from } => SseBody::new(countdown.events(from))
+                    .shutdown(stop.clone(), None)
                     .keep_alive(countdown.keep_alive_config())
                     .into_response()
                     .map(BodyExt::boxed),

@@ -39,7 +39,8 @@ pub async fn serve(
                 "/" => warp::reply::html(countdown::PAGE).into_response(),
                 "/events" => match countdown.plan(&last) {
                     Plan::Finished => StatusCode::NO_CONTENT.into_response(),
-                    Plan::Stream { from } => Sse::new(countdown.events(from, stop.clone()))
+                    Plan::Stream { from } => Sse::new(countdown.events(from))
+                        .shutdown(stop.clone(), None)
                         .keep_alive(countdown.keep_alive_config())
                         .into_response(),
                 },
