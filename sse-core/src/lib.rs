@@ -47,6 +47,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `json` | no | [`Event::json_data`], serialising with `serde_json` |
+//! | `tower` | no | [`SseLayer`]: tower middleware (`LastEventId` in extensions, a limit on open streams, shutdown) |
 //!
 //! # Compatibility
 //!
@@ -63,6 +64,8 @@ mod field;
 mod hub;
 mod keep_alive;
 mod last_event_id;
+#[cfg(feature = "tower")]
+mod layer;
 mod response;
 mod shutdown;
 
@@ -73,5 +76,7 @@ pub use field::{EventId, EventType, FieldKind, InvalidField};
 pub use hub::{Hub, HubBuilder, LagPolicy, Subscription, GAP, RESET};
 pub use keep_alive::KeepAlive;
 pub use last_event_id::{LastEventId, LAST_EVENT_ID};
+#[cfg(feature = "tower")]
+pub use layer::{OverLimit, ResponseFuture, SseLayer, SseLayerBody, SseService};
 pub use response::{set_response_headers, RESPONSE_HEADERS, TEXT_EVENT_STREAM};
 pub use shutdown::{Shutdown, ShutdownTrigger};

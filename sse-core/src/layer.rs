@@ -1,0 +1,381 @@
+//! [`SseLayer`]: tower middleware for event-stream endpoints.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use sync_wrapper::SyncWrapper;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::{BoxError, Event, LastEventId, Shutdown, TEXT_EVENT_STREAM};
+
+/// What a request over the stream limit gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OverLimit {
+    /// `200` with one `retry:` field and an immediate end: browsers back off and try
+    /// again. The default.
+    #[default]
+    RetryLater,
+    /// `503 Service Unavailable` with `Retry-After`, for clients that are not
+    /// browsers (a browser would stop reconnecting for good).
+    ServiceUnavailable,
+}
+
+/// Tower middleware for event-stream endpoints (feature `tower`):
+///
+/// - puts the request's [`LastEventId`] into its extensions;
+/// - limits how many event streams are open at once;
+/// - ends every event stream when a [`Shutdown`] signal fires.
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_core::{Shutdown, SseLayer};
+///
+/// let (trigger, signal) = Shutdown::new();
+/// let layer = SseLayer::new()
+///     .max_streams(1000)
+///     .shutdown(signal);
+/// // axum: Router::new().route("/events", get(handler)).layer(layer)
+/// # let _ = (trigger, layer);
+/// ```
+///
+/// # Over the limit
+///
+/// A browser's `EventSource` gives up for good on any status but 200: a `503` stops it
+/// forever. So by default a request over the limit gets `200` with an event stream of
+/// one `retry:` field ([`SseLayer::back_off`], default 10 s) that ends at once: the
+/// browser waits that long, reconnects, and gets in once other streams have ended. For
+/// clients that understand it, [`OverLimit::ServiceUnavailable`] answers `503` with
+/// `Retry-After` instead.
+///
+/// A request counts as an event-stream request when it accepts `text/event-stream`
+/// (`EventSource` always sends that `Accept` header); it holds its slot until its
+/// response body ends or is dropped. A response that turns out not to be an event
+/// stream gives its slot back at once.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct SseLayer {
+    limit: Option<Arc<Semaphore>>,
+    over_limit: OverLimit,
+    back_off: Option<Duration>,
+    shutdown: Option<Shutdown>,
+}
+
+impl SseLayer {
+    /// A layer that only adds `LastEventId` to request extensions.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allows at most `streams` event streams open at once through this layer (and
+    /// its clones).
+    pub fn max_streams(mut self, streams: usize) -> Self {
+        self.limit = Some(Arc::new(Semaphore::new(streams)));
+        self
+    }
+
+    /// What a request over the limit gets (default [`OverLimit::RetryLater`]).
+    pub fn over_limit(mut self, over_limit: OverLimit) -> Self {
+        self.over_limit = over_limit;
+        self
+    }
+
+    /// How long a client over the limit is asked to wait (default 10 s).
+    pub fn back_off(mut self, back_off: Duration) -> Self {
+        self.back_off = Some(back_off);
+        self
+    }
+
+    /// Ends every event-stream response body when `signal` fires.
+    pub fn shutdown(mut self, signal: Shutdown) -> Self {
+        self.shutdown = Some(signal);
+        self
+    }
+
+    /// How many more event streams may open now (`None` without a limit).
+    #[must_use]
+    pub fn available_streams(&self) -> Option<usize> {
+        self.limit.as_ref().map(|limit| limit.available_permits())
+    }
+}
+
+impl<S> tower_layer::Layer<S> for SseLayer {
+    type Service = SseService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SseService {
+            inner,
+            config: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`SseLayer`].
+#[derive(Clone, Debug)]
+pub struct SseService<S> {
+    inner: S,
+    config: SseLayer,
+}
+
+fn wants_event_stream<B>(request: &Request<B>) -> bool {
+    request.headers().get_all(ACCEPT).iter().any(|value| {
+        value
+            .as_bytes()
+            .windows(TEXT_EVENT_STREAM.len())
+            .any(|w| w.eq_ignore_ascii_case(TEXT_EVENT_STREAM.as_bytes()))
+    })
+}
+
+fn is_event_stream<B>(response: &Response<B>) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(TEXT_EVENT_STREAM.as_bytes()))
+}
+
+impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for SseService<S>
+where
+    S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<SseLayerBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let last = LastEventId::from_headers(request.headers());
+        request.extensions_mut().insert(last);
+        let mut permit = None;
+        if let Some(limit) = &self.config.limit {
+            if wants_event_stream(&request) {
+                match Arc::clone(limit).try_acquire_owned() {
+                    Ok(acquired) => permit = Some(acquired),
+                    Err(_) => {
+                        return ResponseFuture {
+                            state: State::Ready {
+                                response: Some(self.over_limit_response()),
+                            },
+                        };
+                    }
+                }
+            }
+        }
+        ResponseFuture {
+            state: State::Inner {
+                future: self.inner.call(request),
+                permit,
+                shutdown: self.config.shutdown.clone(),
+            },
+        }
+    }
+}
+
+impl<S> SseService<S> {
+    fn over_limit_response<B>(&self) -> Response<SseLayerBody<B>> {
+        let back_off = self.config.back_off.unwrap_or(Duration::from_secs(10));
+        match self.config.over_limit {
+            OverLimit::RetryLater => {
+                let retry = Event::default().retry(back_off).encode().into_bytes();
+                let mut response = Response::new(SseLayerBody::once(retry));
+                crate::set_response_headers(response.headers_mut());
+                response
+            }
+            OverLimit::ServiceUnavailable => {
+                let mut response = Response::new(SseLayerBody::once(Bytes::new()));
+                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                let seconds = back_off.as_secs().max(1);
+                if let Ok(value) = HeaderValue::from_str(itoa::Buffer::new().format(seconds)) {
+                    response.headers_mut().insert(RETRY_AFTER, value);
+                }
+                response
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`SseService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        // Waiting for the inner service.
+        Inner {
+            #[pin]
+            future: F,
+            permit: Option<OwnedSemaphorePermit>,
+            shutdown: Option<Shutdown>,
+        },
+        // Answered without the inner service (over the limit).
+        Ready {
+            response: Option<Response<SseLayerBody<()>>>,
+        },
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Response<SseLayerBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner {
+                future,
+                permit,
+                shutdown,
+            } => {
+                let response = match future.poll(cx) {
+                    Poll::Ready(Ok(response)) => response,
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => return Poll::Pending,
+                };
+                let (permit, shutdown) = if is_event_stream(&response) {
+                    (permit.take(), shutdown.take())
+                } else {
+                    (None, None)
+                };
+                Poll::Ready(Ok(
+                    response.map(|body| SseLayerBody::wrap(body, permit, shutdown))
+                ))
+            }
+            StateProj::Ready { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response.map(SseLayerBody::retype))),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+type SignalFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+pin_project! {
+    /// The response body of [`SseService`]: the inner body, which holds its stream
+    /// slot until it ends or is dropped and ends when the shutdown signal fires; or the
+    /// layer's own short answer over the limit.
+    pub struct SseLayerBody<B> {
+        #[pin]
+        inner: Option<B>,
+        once: Option<Bytes>,
+        permit: Option<OwnedSemaphorePermit>,
+        shutdown: Option<SyncWrapper<SignalFuture>>,
+    }
+}
+
+impl<B> SseLayerBody<B> {
+    fn wrap(body: B, permit: Option<OwnedSemaphorePermit>, shutdown: Option<Shutdown>) -> Self {
+        Self {
+            inner: Some(body),
+            once: None,
+            permit,
+            shutdown: shutdown
+                .map(|signal| SyncWrapper::new(Box::pin(signal.wait()) as SignalFuture)),
+        }
+    }
+
+    fn once(bytes: Bytes) -> Self {
+        Self {
+            inner: None,
+            once: (!bytes.is_empty()).then_some(bytes),
+            permit: None,
+            shutdown: None,
+        }
+    }
+
+    fn retype<C>(self) -> SseLayerBody<C> {
+        SseLayerBody {
+            inner: None,
+            once: self.once,
+            permit: None,
+            shutdown: None,
+        }
+    }
+}
+
+impl<B> fmt::Debug for SseLayerBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseLayerBody")
+            .field("holds_a_slot", &self.permit.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> Body for SseLayerBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        if let Some(bytes) = this.once.take() {
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+        }
+        if let Some(signal) = this.shutdown.as_mut() {
+            if signal.get_mut().as_mut().poll(cx).is_ready() {
+                // Shutting down: end the stream here and give the slot back.
+                this.inner.set(None);
+                *this.permit = None;
+                *this.shutdown = None;
+                return Poll::Ready(None);
+            }
+        }
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        match inner.poll_frame(cx) {
+            Poll::Ready(None) => {
+                this.inner.set(None);
+                *this.permit = None;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(frame)) => Poll::Ready(Some(frame.map_err(Into::into))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.once.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.inner, &self.once) {
+            (_, Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
+            (Some(inner), None) => inner.size_hint(),
+            (None, None) => SizeHint::with_exact(0),
+        }
+    }
+}
