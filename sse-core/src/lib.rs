@@ -57,6 +57,7 @@
 
 mod adapter;
 mod body;
+mod channel;
 mod decode;
 mod encode;
 mod event;
@@ -70,6 +71,7 @@ mod response;
 mod shutdown;
 
 pub use body::{BoxError, SseBody, DEFAULT_MAX_FRAME_SIZE};
+pub use channel::{channel, Disconnected, EventReceiver, EventSender};
 pub use decode::{DecodeError, Decoded, Decoder, MessageEvent, DEFAULT_MAX_EVENT_SIZE};
 pub use event::{Data, EncodedEvent, Event};
 pub use field::{EventId, EventType, FieldKind, InvalidField};
