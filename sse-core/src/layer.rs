@@ -287,6 +287,7 @@ pin_project! {
         once: Option<Bytes>,
         permit: Option<OwnedSemaphorePermit>,
         shutdown: Option<SyncWrapper<SignalFuture>>,
+        stopping: bool,
     }
 }
 
@@ -298,6 +299,7 @@ impl<B> SseLayerBody<B> {
             permit,
             shutdown: shutdown
                 .map(|signal| SyncWrapper::new(Box::pin(signal.wait()) as SignalFuture)),
+            stopping: false,
         }
     }
 
@@ -307,6 +309,7 @@ impl<B> SseLayerBody<B> {
             once: (!bytes.is_empty()).then_some(bytes),
             permit: None,
             shutdown: None,
+            stopping: false,
         }
     }
 
@@ -316,6 +319,7 @@ impl<B> SseLayerBody<B> {
             once: self.once,
             permit: None,
             shutdown: None,
+            stopping: false,
         }
     }
 }
@@ -346,12 +350,21 @@ where
         }
         if let Some(signal) = this.shutdown.as_mut() {
             if signal.get_mut().as_mut().poll(cx).is_ready() {
-                // Shutting down: end the stream here and give the slot back.
-                this.inner.set(None);
-                *this.permit = None;
                 *this.shutdown = None;
-                return Poll::Ready(None);
+                *this.stopping = true;
             }
+        }
+        if *this.stopping {
+            // Shutting down: pass on what the body has ready now (an `SseBody` with
+            // the same signal sends its last event), then end and give the slot back.
+            if let Some(inner) = this.inner.as_mut().as_pin_mut() {
+                if let Poll::Ready(Some(frame)) = inner.poll_frame(cx) {
+                    return Poll::Ready(Some(frame.map_err(Into::into)));
+                }
+            }
+            this.inner.set(None);
+            *this.permit = None;
+            return Poll::Ready(None);
         }
         let Some(inner) = this.inner.as_mut().as_pin_mut() else {
             return Poll::Ready(None);

@@ -1,0 +1,158 @@
+//! The broadcast example over real TCP: a message posted once reaches every open
+//! stream, the ticker reports the subscriber count, a reloaded page resumes with
+//! `?last=`, and shutdown ends open streams with a last event.
+
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sse_core::{Hub, MessageEvent};
+use sse_tests::{client, EventReader};
+use tokio::sync::oneshot;
+
+struct Server {
+    addr: SocketAddr,
+    hub: Hub,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start() -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hub = Hub::new();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(axum_broadcast::serve(
+        listener,
+        hub.clone(),
+        Duration::from_millis(50),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    Server {
+        addr,
+        hub,
+        stop: Some(stop),
+        task,
+    }
+}
+
+async fn subscribe(server: &Server, query: &str) -> EventReader {
+    let response = client()
+        .get(format!("http://{}/events{query}", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    EventReader::new(response)
+}
+
+async fn post(server: &Server, text: &str) {
+    let response = client()
+        .post(format!("http://{}/publish", server.addr))
+        .form(&[("name", "ann"), ("text", text)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+/// Reads until a `message` event with `text` arrives; returns the messages so far.
+async fn until_message(reader: &mut EventReader, text: &str) -> Vec<MessageEvent> {
+    let needle = format!("\"text\":\"{text}\"");
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let messages: Vec<MessageEvent> = reader
+                .events()
+                .into_iter()
+                .filter(|e| e.event == "message")
+                .collect();
+            if messages.iter().any(|e| e.data.contains(&needle)) {
+                return messages;
+            }
+            assert!(reader.read_chunk().await, "the stream ended");
+        }
+    })
+    .await
+    .expect("the message did not arrive")
+}
+
+#[tokio::test]
+async fn a_message_reaches_every_stream_and_the_ticker_counts_subscribers() {
+    let server = start().await;
+    let mut a = subscribe(&server, "").await;
+    let mut b = subscribe(&server, "").await;
+    assert_eq!(server.hub.subscriber_count(), 2);
+    post(&server, "hello").await;
+    let got_a = until_message(&mut a, "hello").await;
+    let got_b = until_message(&mut b, "hello").await;
+    assert_eq!(
+        got_a.last().unwrap().last_event_id,
+        got_b.last().unwrap().last_event_id
+    );
+
+    // The ticker reports both subscribers (ticks from before `b` said 1).
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !a
+            .events()
+            .iter()
+            .any(|e| e.event == "tick" && e.data.contains("\"subscribers\":2"))
+        {
+            assert!(a.read_chunk().await);
+        }
+    })
+    .await
+    .expect("no tick counted 2 subscribers");
+
+    drop(b);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while server.hub.subscriber_count() != 1 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .is_ok(),
+        "a closed page was not removed from the hub"
+    );
+}
+
+#[tokio::test]
+async fn a_reloaded_page_resumes_after_its_last_id() {
+    let server = start().await;
+    let mut page = subscribe(&server, "").await;
+    post(&server, "one").await;
+    let seen = until_message(&mut page, "one").await;
+    let last = seen.last().unwrap().last_event_id.clone();
+    drop(page);
+
+    post(&server, "two").await;
+    post(&server, "three").await;
+    let mut reloaded = subscribe(&server, &format!("?last={last}")).await;
+    let messages = until_message(&mut reloaded, "three").await;
+    let texts: Vec<&str> = messages.iter().map(|e| e.data.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].contains("\"two\"") && texts[1].contains("\"three\""),
+        "{texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_with_a_last_event() {
+    let mut server = start().await;
+    let mut readers = vec![subscribe(&server, "").await, subscribe(&server, "").await];
+    server.stop.take().unwrap().send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(1), &mut server.task)
+        .await
+        .expect("the server did not stop within a second with streams open")
+        .unwrap()
+        .unwrap();
+    for reader in &mut readers {
+        let events = reader.read_to_end(Duration::from_secs(5)).await;
+        assert_eq!(events.last().unwrap().event, "bye");
+    }
+}
