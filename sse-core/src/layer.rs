@@ -3,32 +3,19 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use sync_wrapper::SyncWrapper;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{BoxError, Event, LastEventId, Shutdown, TEXT_EVENT_STREAM};
-
-/// What a request over the stream limit gets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OverLimit {
-    /// `200` with one `retry:` field and an immediate end: browsers back off and try
-    /// again. The default.
-    #[default]
-    RetryLater,
-    /// `503 Service Unavailable` with `Retry-After`, for clients that are not
-    /// browsers (a browser would stop reconnecting for good).
-    ServiceUnavailable,
-}
+use crate::{
+    accepts_event_stream, is_event_stream, BoxError, LastEventId, Refusal, Shutdown, StreamLimit,
+    StreamSlot,
+};
 
 /// Tower middleware for event-stream endpoints (feature `tower`):
 ///
@@ -38,11 +25,11 @@ pub enum OverLimit {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::{Shutdown, SseLayer};
+/// use sse_core::{Shutdown, SseLayer, StreamLimit};
 ///
 /// let (trigger, signal) = Shutdown::new();
 /// let layer = SseLayer::new()
-///     .max_streams(1000)
+///     .limit(StreamLimit::new(1000).back_off(Duration::from_secs(5)))
 ///     .shutdown(signal);
 /// // axum: Router::new().route("/events", get(handler)).layer(layer)
 /// # let _ = (trigger, layer);
@@ -50,12 +37,10 @@ pub enum OverLimit {
 ///
 /// # Over the limit
 ///
-/// A browser's `EventSource` gives up for good on any status but 200: a `503` stops it
-/// forever. So by default a request over the limit gets `200` with an event stream of
-/// one `retry:` field ([`SseLayer::back_off`], default 10 s) that ends at once: the
-/// browser waits that long, reconnects, and gets in once other streams have ended. For
-/// clients that understand it, [`OverLimit::ServiceUnavailable`] answers `503` with
-/// `Retry-After` instead.
+/// A browser's `EventSource` gives up for good on any status but 200, so by default a
+/// request over the limit gets `200` with one `retry:` field and an immediate end: the
+/// browser backs off, reconnects, and gets in once other streams have ended. `503`
+/// with `Retry-After` is an option for other clients; see [`StreamLimit`].
 ///
 /// A request counts as an event-stream request when it accepts `text/event-stream`
 /// (`EventSource` always sends that `Accept` header); it holds its slot until its
@@ -64,9 +49,7 @@ pub enum OverLimit {
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct SseLayer {
-    limit: Option<Arc<Semaphore>>,
-    over_limit: OverLimit,
-    back_off: Option<Duration>,
+    limit: Option<StreamLimit>,
     shutdown: Option<Shutdown>,
 }
 
@@ -77,21 +60,16 @@ impl SseLayer {
     }
 
     /// Allows at most `streams` event streams open at once through this layer (and
-    /// its clones).
-    pub fn max_streams(mut self, streams: usize) -> Self {
-        self.limit = Some(Arc::new(Semaphore::new(streams)));
-        self
+    /// its clones), with the default answer over the limit; see
+    /// [`limit`](SseLayer::limit) to choose another.
+    pub fn max_streams(self, streams: usize) -> Self {
+        self.limit(StreamLimit::new(streams))
     }
 
-    /// What a request over the limit gets (default [`OverLimit::RetryLater`]).
-    pub fn over_limit(mut self, over_limit: OverLimit) -> Self {
-        self.over_limit = over_limit;
-        self
-    }
-
-    /// How long a client over the limit is asked to wait (default 10 s).
-    pub fn back_off(mut self, back_off: Duration) -> Self {
-        self.back_off = Some(back_off);
+    /// Limits open event streams with `limit` (see [`StreamLimit`] for what a
+    /// request over the limit gets).
+    pub fn limit(mut self, limit: StreamLimit) -> Self {
+        self.limit = Some(limit);
         self
     }
 
@@ -104,7 +82,7 @@ impl SseLayer {
     /// How many more event streams may open now (`None` without a limit).
     #[must_use]
     pub fn available_streams(&self) -> Option<usize> {
-        self.limit.as_ref().map(|limit| limit.available_permits())
+        self.limit.as_ref().map(StreamLimit::available)
     }
 }
 
@@ -127,19 +105,22 @@ pub struct SseService<S> {
 }
 
 fn wants_event_stream<B>(request: &Request<B>) -> bool {
-    request.headers().get_all(ACCEPT).iter().any(|value| {
-        value
-            .as_bytes()
-            .windows(TEXT_EVENT_STREAM.len())
-            .any(|w| w.eq_ignore_ascii_case(TEXT_EVENT_STREAM.as_bytes()))
-    })
+    accepts_event_stream(
+        request
+            .headers()
+            .get_all(ACCEPT)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    )
 }
 
-fn is_event_stream<B>(response: &Response<B>) -> bool {
-    response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(TEXT_EVENT_STREAM.as_bytes()))
+fn is_event_stream_response<B>(response: &Response<B>) -> bool {
+    is_event_stream(
+        response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(HeaderValue::as_bytes),
+    )
 }
 
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for SseService<S>
@@ -162,12 +143,12 @@ where
         let mut permit = None;
         if let Some(limit) = &self.config.limit {
             if wants_event_stream(&request) {
-                match Arc::clone(limit).try_acquire_owned() {
-                    Ok(acquired) => permit = Some(acquired),
-                    Err(_) => {
+                match limit.try_acquire() {
+                    Some(slot) => permit = Some(slot),
+                    None => {
                         return ResponseFuture {
                             state: State::Ready {
-                                response: Some(self.over_limit_response()),
+                                response: Some(refusal_response(&limit.refusal())),
                             },
                         };
                     }
@@ -184,27 +165,15 @@ where
     }
 }
 
-impl<S> SseService<S> {
-    fn over_limit_response<B>(&self) -> Response<SseLayerBody<B>> {
-        let back_off = self.config.back_off.unwrap_or(Duration::from_secs(10));
-        match self.config.over_limit {
-            OverLimit::RetryLater => {
-                let retry = Event::default().retry(back_off).encode().into_bytes();
-                let mut response = Response::new(SseLayerBody::once(retry));
-                crate::set_response_headers(response.headers_mut());
-                response
-            }
-            OverLimit::ServiceUnavailable => {
-                let mut response = Response::new(SseLayerBody::once(Bytes::new()));
-                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-                let seconds = back_off.as_secs().max(1);
-                if let Ok(value) = HeaderValue::from_str(itoa::Buffer::new().format(seconds)) {
-                    response.headers_mut().insert(RETRY_AFTER, value);
-                }
-                response
-            }
+fn refusal_response<B>(refusal: &Refusal) -> Response<SseLayerBody<B>> {
+    let mut response = Response::new(SseLayerBody::once(refusal.body.clone()));
+    *response.status_mut() = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::OK);
+    for (name, value) in &refusal.headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
         }
     }
+    response
 }
 
 pin_project! {
@@ -222,7 +191,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
-            permit: Option<OwnedSemaphorePermit>,
+            permit: Option<StreamSlot>,
             shutdown: Option<Shutdown>,
         },
         // Answered without the inner service (over the limit).
@@ -258,7 +227,7 @@ where
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                     Poll::Pending => return Poll::Pending,
                 };
-                let (permit, shutdown) = if is_event_stream(&response) {
+                let (permit, shutdown) = if is_event_stream_response(&response) {
                     (permit.take(), shutdown.take())
                 } else {
                     (None, None)
@@ -285,14 +254,14 @@ pin_project! {
         #[pin]
         inner: Option<B>,
         once: Option<Bytes>,
-        permit: Option<OwnedSemaphorePermit>,
+        permit: Option<StreamSlot>,
         shutdown: Option<SyncWrapper<SignalFuture>>,
         stopping: bool,
     }
 }
 
 impl<B> SseLayerBody<B> {
-    fn wrap(body: B, permit: Option<OwnedSemaphorePermit>, shutdown: Option<Shutdown>) -> Self {
+    fn wrap(body: B, permit: Option<StreamSlot>, shutdown: Option<Shutdown>) -> Self {
         Self {
             inner: Some(body),
             once: None,

@@ -67,6 +67,7 @@ mod keep_alive;
 mod last_event_id;
 #[cfg(feature = "tower")]
 mod layer;
+mod limit;
 mod response;
 mod shutdown;
 
@@ -79,6 +80,9 @@ pub use hub::{Hub, HubBuilder, LagPolicy, Subscription, GAP, RESET};
 pub use keep_alive::KeepAlive;
 pub use last_event_id::{LastEventId, LAST_EVENT_ID};
 #[cfg(feature = "tower")]
-pub use layer::{OverLimit, ResponseFuture, SseLayer, SseLayerBody, SseService};
+pub use layer::{ResponseFuture, SseLayer, SseLayerBody, SseService};
+pub use limit::{
+    accepts_event_stream, is_event_stream, OverLimit, Refusal, StreamLimit, StreamSlot,
+};
 pub use response::{set_response_headers, RESPONSE_HEADERS, TEXT_EVENT_STREAM};
 pub use shutdown::{Shutdown, ShutdownTrigger};

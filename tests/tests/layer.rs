@@ -15,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{self, StreamExt};
-use sse_core::{Decoded, Event, LastEventId, OverLimit, Shutdown, SseLayer};
+use sse_core::{Decoded, Event, LastEventId, OverLimit, Shutdown, SseLayer, StreamLimit};
 use sse_tests::{client, EventReader};
 
 /// An endless stream, one event every 20 ms, whose data is the Last-Event-ID the
@@ -75,9 +75,7 @@ async fn last_event_id_is_in_the_extensions() {
 
 #[tokio::test]
 async fn over_the_limit_a_browser_is_told_to_retry_later_and_gets_in_once_a_stream_ends() {
-    let layer = SseLayer::new()
-        .max_streams(2)
-        .back_off(Duration::from_millis(150));
+    let layer = SseLayer::new().limit(StreamLimit::new(2).back_off(Duration::from_millis(150)));
     let addr = start(layer.clone()).await;
     // A response that is not an event stream gives its slot back at once.
     let empty = client()
@@ -120,10 +118,11 @@ async fn over_the_limit_a_browser_is_told_to_retry_later_and_gets_in_once_a_stre
 
 #[tokio::test]
 async fn service_unavailable_is_an_option_for_non_browsers() {
-    let layer = SseLayer::new()
-        .max_streams(1)
-        .over_limit(OverLimit::ServiceUnavailable)
-        .back_off(Duration::from_secs(30));
+    let layer = SseLayer::new().limit(
+        StreamLimit::new(1)
+            .over_limit(OverLimit::ServiceUnavailable)
+            .back_off(Duration::from_secs(30)),
+    );
     let addr = start(layer).await;
     let mut first = EventReader::new(open(addr, None).await);
     first.events_until(1).await;
