@@ -44,10 +44,14 @@ use actix_web::web::Bytes;
 use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse, Responder};
 use futures_core::Stream;
 
+mod middleware;
+
+pub use middleware::{SlotBody, SseMiddleware, SseMiddlewareService};
+
 #[doc(inline)]
 pub use sse_core::{
     BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
-    SseBody,
+    OverLimit, Shutdown, ShutdownTrigger, SseBody, StreamLimit,
 };
 
 sse_core::__adapter_sse! {

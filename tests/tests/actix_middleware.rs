@@ -1,0 +1,132 @@
+//! `SseMiddleware` in front of actix-web over real TCP: the same behaviour as the tower
+//! `SseLayer` (shared core logic): `LastEventId` in the request extensions, the
+//! stream limit with a browser-friendly back-off, slots given back when streams end,
+//! and the shutdown signal ending open streams.
+
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpServer};
+use futures_util::stream::{self, StreamExt};
+use sse_actix::{Event, Shutdown, SseMiddleware, StreamLimit};
+use sse_core::Decoded;
+use sse_tests::{client, EventReader};
+
+/// An endless stream whose data is the Last-Event-ID the middleware put into the
+/// request.
+async fn events(
+    request: HttpRequest,
+) -> sse_actix::Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    let seen = request
+        .extensions()
+        .get::<sse_core::LastEventId>()
+        .and_then(|last| last.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "none".to_owned());
+    let ticks = stream::iter(0_u64..).then(move |n| {
+        let seen = seen.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(Event::default().id(n).data(seen))
+        }
+    });
+    sse_actix::Sse::new(ticks)
+}
+
+fn start(middleware: SseMiddleware) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(middleware.clone())
+                    .route("/events", web::get().to(events))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+        })
+    });
+    addr
+}
+
+async fn open(addr: SocketAddr, last: Option<&str>) -> reqwest::Response {
+    let mut request = client()
+        .get(format!("http://{addr}/events"))
+        .header("accept", "text/event-stream");
+    if let Some(last) = last {
+        request = request.header("last-event-id", last);
+    }
+    request.send().await.unwrap()
+}
+
+async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    done()
+}
+
+#[tokio::test]
+async fn last_event_id_is_in_the_extensions() {
+    let addr = start(SseMiddleware::new());
+    let mut with = EventReader::new(open(addr, Some("41")).await);
+    assert_eq!(with.events_until(1).await[0].data, "41");
+    let mut without = EventReader::new(open(addr, None).await);
+    assert_eq!(without.events_until(1).await[0].data, "none");
+}
+
+#[tokio::test]
+async fn over_the_limit_a_browser_is_told_to_retry_later_and_gets_in_once_a_stream_ends() {
+    let limit = StreamLimit::new(1).back_off(Duration::from_millis(150));
+    let addr = start(SseMiddleware::new().limit(limit.clone()));
+    let mut first = EventReader::new(open(addr, None).await);
+    first.events_until(1).await;
+    assert_eq!(limit.available(), 0);
+
+    let response = open(addr, None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut refused = EventReader::new(response);
+    assert!(refused.read_to_end(Duration::from_secs(5)).await.is_empty());
+    let items: Vec<&Decoded> = refused.items.iter().map(|(_, item)| item).collect();
+    assert_eq!(items, [&Decoded::Retry(Duration::from_millis(150))]);
+
+    first.disconnect();
+    assert!(
+        wait_until(Duration::from_secs(5), || limit.available() == 1).await,
+        "the slot of a closed stream was not given back"
+    );
+    let mut second = EventReader::new(open(addr, None).await);
+    assert_eq!(second.events_until(1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_shutdown_signal_ends_open_streams_and_frees_their_slots() {
+    let (trigger, signal) = Shutdown::new();
+    let limit = StreamLimit::new(4);
+    let addr = start(SseMiddleware::new().limit(limit.clone()).shutdown(signal));
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let mut reader = EventReader::new(open(addr, None).await);
+        reader.events_until(1).await;
+        readers.push(reader);
+    }
+    assert_eq!(limit.available(), 1);
+    trigger.fire();
+    for mut reader in readers {
+        reader.read_to_end(Duration::from_secs(5)).await;
+    }
+    assert!(wait_until(Duration::from_secs(5), || limit.available() == 4).await);
+}
