@@ -14,12 +14,20 @@ const SUBSCRIBERS: usize = 1000;
 const EVENTS: u64 = 100;
 const TICK: EventType = EventType::from_static("tick");
 
-fn event(n: u64) -> Event {
-    Event::default().event(TICK).data(format!("{n:064}"))
+fn event(n: u64, size: usize) -> Event {
+    Event::default().event(TICK).data(format!("{n:0size$}"))
 }
 
 fn fanout(c: &mut Criterion) {
-    let mut group = c.benchmark_group("fanout/1000 subscribers x 100 events");
+    for size in [64, 1024] {
+        fanout_of(c, size);
+    }
+}
+
+fn fanout_of(c: &mut Criterion, size: usize) {
+    let mut group = c.benchmark_group(format!(
+        "fanout/1000 subscribers x 100 events of {size} bytes"
+    ));
     group.throughput(Throughput::Elements(SUBSCRIBERS as u64 * EVENTS));
 
     group.bench_function("sse-core Hub", |b| {
@@ -29,7 +37,7 @@ fn fanout(c: &mut Criterion) {
             .collect();
         b.iter(|| {
             for n in 0..EVENTS {
-                hub.publish("t", event(n));
+                hub.publish("t", event(n, size));
             }
             let mut bytes = 0;
             for subscription in &mut subscriptions {
@@ -48,7 +56,7 @@ fn fanout(c: &mut Criterion) {
         b.iter(|| {
             for n in 0..EVENTS {
                 id += 1;
-                let _ = tx.send(event(n).id(id));
+                let _ = tx.send(event(n, size).id(id));
             }
             let mut bytes = 0;
             for receiver in &mut receivers {
