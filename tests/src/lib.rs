@@ -85,14 +85,7 @@ impl TestServer {
     /// Waits until the server holds no countdown stream, up to `limit`. Returns
     /// whether it got there.
     pub async fn wait_for_no_streams(&self, limit: Duration) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if self.countdown.open_streams() == 0 {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        self.countdown.open_streams() == 0
+        wait_until(limit, || self.countdown.open_streams() == 0).await
     }
 }
 
@@ -306,4 +299,32 @@ impl Drop for ChildGuard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `GET http://{addr}/events` as `EventSource` sends it (`Accept: text/event-stream`),
+/// with `Last-Event-ID: last` if given.
+///
+/// # Panics
+///
+/// When the request fails.
+pub async fn open_event_stream(addr: SocketAddr, last: Option<&str>) -> reqwest::Response {
+    let mut request = client()
+        .get(format!("http://{addr}/events"))
+        .header("accept", "text/event-stream");
+    if let Some(last) = last {
+        request = request.header("last-event-id", last);
+    }
+    request.send().await.expect("request /events")
+}
+
+/// Polls `done` every 10 ms until it holds or `limit` passes; returns its last value.
+pub async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    done()
 }

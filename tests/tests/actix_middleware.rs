@@ -14,7 +14,7 @@ use actix_web::{web, App, HttpMessage, HttpRequest, HttpServer};
 use futures_util::stream::{self, StreamExt};
 use sse_actix::{Event, Shutdown, SseMiddleware, StreamLimit};
 use sse_core::Decoded;
-use sse_tests::{client, EventReader};
+use sse_tests::{open_event_stream as open, wait_until, EventReader};
 
 /// An endless stream whose data is the Last-Event-ID the middleware put into the
 /// request.
@@ -55,27 +55,6 @@ fn start(middleware: SseMiddleware) -> SocketAddr {
         })
     });
     addr
-}
-
-async fn open(addr: SocketAddr, last: Option<&str>) -> reqwest::Response {
-    let mut request = client()
-        .get(format!("http://{addr}/events"))
-        .header("accept", "text/event-stream");
-    if let Some(last) = last {
-        request = request.header("last-event-id", last);
-    }
-    request.send().await.unwrap()
-}
-
-async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    done()
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{self, StreamExt};
 use sse_core::{Decoded, Event, LastEventId, OverLimit, Shutdown, SseLayer, StreamLimit};
-use sse_tests::{client, EventReader};
+use sse_tests::{client, open_event_stream as open, wait_until, EventReader};
 
 /// An endless stream, one event every 20 ms, whose data is the Last-Event-ID the
 /// layer put into the request.
@@ -41,27 +41,6 @@ async fn start(layer: SseLayer) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
-}
-
-async fn open(addr: SocketAddr, last: Option<&str>) -> reqwest::Response {
-    let mut request = client()
-        .get(format!("http://{addr}/events"))
-        .header("accept", "text/event-stream");
-    if let Some(last) = last {
-        request = request.header("last-event-id", last);
-    }
-    request.send().await.unwrap()
-}
-
-async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    done()
 }
 
 #[tokio::test]
