@@ -1,0 +1,285 @@
+//! The same SSE workload on every server we support, with our adapters and with each
+//! framework's built-in SSE, for side-by-side measurement.
+//!
+//! Every variant serves `GET /burst?n=N&size=S`: `N` events (`id: 1..N`,
+//! `event: tick`, `S` bytes of data) as fast as the stream is polled, then the end.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+
+/// A server and SSE implementation under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Variant {
+    /// Plain hyper 1 with `sse_core::SseBody`.
+    HyperSseCore,
+    /// axum 0.8 with `sse-axum`.
+    SseAxum,
+    /// axum 0.8 with `axum::response::sse` (built in).
+    AxumBuiltin,
+    /// warp 0.4 with `sse-warp`.
+    SseWarp,
+    /// warp 0.4 with `warp::sse` (built in).
+    WarpBuiltin,
+    /// actix-web 4 with `sse-actix`.
+    SseActix,
+    /// actix-web 4 with `actix-web-lab`'s `sse` (the reference for actix).
+    ActixWebLab,
+}
+
+impl Variant {
+    /// Every variant, ours next to the reference of the same framework.
+    pub const ALL: [Variant; 7] = [
+        Variant::SseAxum,
+        Variant::AxumBuiltin,
+        Variant::SseWarp,
+        Variant::WarpBuiltin,
+        Variant::SseActix,
+        Variant::ActixWebLab,
+        Variant::HyperSseCore,
+    ];
+
+    /// A short name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::HyperSseCore => "hyper + sse-core",
+            Variant::SseAxum => "sse-axum",
+            Variant::AxumBuiltin => "axum built-in",
+            Variant::SseWarp => "sse-warp",
+            Variant::WarpBuiltin => "warp built-in",
+            Variant::SseActix => "sse-actix",
+            Variant::ActixWebLab => "actix-web-lab",
+        }
+    }
+
+    /// The built-in reference this variant of ours is compared with.
+    #[must_use]
+    pub fn reference(self) -> Option<Variant> {
+        match self {
+            Variant::SseAxum => Some(Variant::AxumBuiltin),
+            Variant::SseWarp => Some(Variant::WarpBuiltin),
+            Variant::SseActix => Some(Variant::ActixWebLab),
+            _ => None,
+        }
+    }
+}
+
+/// The query of `/burst`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct Burst {
+    /// How many events.
+    pub n: u64,
+    /// Bytes of data per event.
+    pub size: usize,
+}
+
+impl Burst {
+    fn parse(query: Option<&str>) -> Burst {
+        let mut burst = Burst { n: 1000, size: 64 };
+        for pair in query.unwrap_or("").split('&') {
+            match pair.split_once('=') {
+                Some(("n", n)) => burst.n = n.parse().unwrap_or(burst.n),
+                Some(("size", size)) => burst.size = size.parse().unwrap_or(burst.size),
+                _ => {}
+            }
+        }
+        burst.size = burst.size.min(1 << 20);
+        burst
+    }
+
+    fn payload(self) -> String {
+        "x".repeat(self.size)
+    }
+}
+
+const TICK: sse_core::EventType = sse_core::EventType::from_static("tick");
+
+fn ours(burst: Burst) -> impl Stream<Item = Result<sse_core::Event, Infallible>> + Send + 'static {
+    let payload = burst.payload();
+    stream::iter((1..=burst.n).map(move |id| {
+        Ok(sse_core::Event::default()
+            .id(id)
+            .event(TICK)
+            .data(payload.as_str()))
+    }))
+}
+
+/// Serves `variant` on `addr` until the process ends.
+///
+/// # Errors
+///
+/// When the address cannot be bound.
+pub fn serve(variant: Variant, addr: SocketAddr) -> io::Result<()> {
+    match variant {
+        Variant::SseActix | Variant::ActixWebLab => serve_actix(variant, addr),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve_tokio(variant, addr)),
+    }
+}
+
+async fn serve_tokio(variant: Variant, addr: SocketAddr) -> io::Result<()> {
+    use axum::extract::Query;
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    match variant {
+        Variant::SseAxum => {
+            let app = axum::Router::new().route(
+                "/burst",
+                get(|Query(b): Query<Burst>| async move { sse_axum::Sse::new(ours(b)) }),
+            );
+            axum::serve(listener, app).await
+        }
+        Variant::AxumBuiltin => {
+            use axum::response::sse::{Event, Sse};
+            let app = axum::Router::new().route(
+                "/burst",
+                get(|Query(b): Query<Burst>| async move {
+                    let payload = b.payload();
+                    Sse::new(stream::iter((1..=b.n).map(move |id| {
+                        Ok::<_, Infallible>(
+                            Event::default()
+                                .id(id.to_string())
+                                .event("tick")
+                                .data(payload.as_str()),
+                        )
+                    })))
+                }),
+            );
+            axum::serve(listener, app).await
+        }
+        Variant::SseWarp | Variant::WarpBuiltin => {
+            use warp::Filter;
+            let route = warp::query::raw()
+                .or(warp::any().map(String::new))
+                .unify()
+                .map(move |query: String| -> warp::reply::Response {
+                    use warp::Reply;
+                    let b = Burst::parse(Some(&query));
+                    if variant == Variant::SseWarp {
+                        return sse_warp::Sse::new(ours(b)).into_response();
+                    }
+                    let payload = b.payload();
+                    let events = stream::iter((1..=b.n).map(move |id| {
+                        Ok::<_, Infallible>(
+                            warp::sse::Event::default()
+                                .id(id.to_string())
+                                .event("tick")
+                                .data(payload.as_str()),
+                        )
+                    }));
+                    warp::sse::reply(events).into_response()
+                });
+            warp::serve(route).incoming(listener).run().await;
+            Ok(())
+        }
+        _ => serve_hyper(listener).await,
+    }
+}
+
+async fn serve_hyper(listener: tokio::net::TcpListener) -> io::Result<()> {
+    use http_body_util::BodyExt;
+    loop {
+        let (socket, _) = listener.accept().await?;
+        let service = hyper::service::service_fn(
+            |request: hyper::Request<hyper::body::Incoming>| async move {
+                let burst = Burst::parse(request.uri().query());
+                Ok::<_, Infallible>(
+                    sse_core::SseBody::new(ours(burst))
+                        .into_response()
+                        .map(BodyExt::boxed),
+                )
+            },
+        );
+        tokio::spawn(
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(socket), service),
+        );
+    }
+}
+
+fn serve_actix(variant: Variant, addr: SocketAddr) -> io::Result<()> {
+    use actix_web::{web, App, Either, HttpServer};
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || {
+            App::new().route(
+                "/burst",
+                web::get().to(move |b: web::Query<Burst>| async move {
+                    let b = b.into_inner();
+                    if variant == Variant::SseActix {
+                        return Either::Left(sse_actix::Sse::new(ours(b)));
+                    }
+                    use actix_web_lab::sse;
+                    let payload = b.payload();
+                    let events = stream::iter((1..=b.n).map(move |id| {
+                        Ok::<_, Infallible>(sse::Event::Data(
+                            sse::Data::new(payload.clone())
+                                .id(id.to_string())
+                                .event("tick"),
+                        ))
+                    }));
+                    Either::Right(sse::Sse::from_stream(events))
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .bind(addr)?
+        .run()
+        .await
+    })
+}
+
+/// Reads one `/burst` over a raw socket as fast as it can: returns the number of
+/// events (empty lines) and the time from request to the end of the body.
+///
+/// # Errors
+///
+/// On a socket error, or when the server does not answer 200.
+pub async fn read_burst(addr: SocketAddr, burst: Burst) -> io::Result<(u64, Duration)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let start = std::time::Instant::now();
+    let mut socket = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!(
+        "GET /burst?n={}&size={} HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\nconnection: close\r\n\r\n",
+        burst.n, burst.size
+    );
+    socket.write_all(request.as_bytes()).await?;
+    let mut buf = vec![0_u8; 256 * 1024];
+    let mut events = 0_u64;
+    let mut head = true;
+    let finder = memchr::memmem::Finder::new(b"\n\n");
+    let mut tail = [0_u8; 1];
+    loop {
+        let read = socket.read(&mut buf).await?;
+        if read == 0 {
+            break;
+        }
+        let mut chunk = &buf[..read];
+        if head {
+            let Some(end) = memchr::memmem::find(chunk, b"\r\n\r\n") else {
+                return Err(io::Error::other("response head split across reads"));
+            };
+            if !chunk.starts_with(b"HTTP/1.1 200") {
+                return Err(io::Error::other("not 200"));
+            }
+            chunk = &chunk[end + 4..];
+            head = false;
+        }
+        // An event's "\n\n" may straddle two reads.
+        if tail[0] == b'\n' && chunk.first() == Some(&b'\n') {
+            events += 1;
+        }
+        events += finder.find_iter(chunk).count() as u64;
+        if let Some(&last) = chunk.last() {
+            tail[0] = last;
+        }
+    }
+    Ok((events, start.elapsed()))
+}

@@ -1,0 +1,275 @@
+//! `cargo run --release -p compare -- bench`: our adapters against each framework's
+//! built-in SSE on the same workload, side by side, servers in alternation, server and
+//! client on different cores.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use compare::{read_burst, Burst, Variant};
+
+#[derive(Parser)]
+#[command(about = "Compare SSE servers: our adapters against each framework's built-in SSE")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run every variant in alternation and print a Markdown table (and write JSON).
+    Bench {
+        /// Rounds per variant; the table shows the median with min-max.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Events per connection in a burst.
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        /// Bytes of data per event.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Concurrent connections per burst.
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
+        /// Only these variants (default: all).
+        #[arg(long, value_enum)]
+        only: Vec<Variant>,
+        /// Where to write the JSON results.
+        #[arg(long, default_value = "target/compare-bench.json")]
+        json: PathBuf,
+    },
+    /// Serve one variant (used by `bench`, which starts each server pinned to core 0).
+    Serve {
+        /// Which server and SSE implementation.
+        #[arg(long, value_enum)]
+        variant: Variant,
+        /// Port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+    },
+}
+
+fn main() -> std::io::Result<()> {
+    match Cli::parse().command {
+        Cmd::Serve { variant, port } => {
+            compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        }
+        Cmd::Bench {
+            rounds,
+            events,
+            size,
+            connections,
+            only,
+            json,
+        } => {
+            let variants = if only.is_empty() {
+                Variant::ALL.to_vec()
+            } else {
+                only
+            };
+            let burst = Burst { n: events, size };
+            bench(&variants, rounds.max(1), burst, connections.max(1), &json)
+        }
+    }
+}
+
+/// A server process, ended when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn has_taskset() -> bool {
+    Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn start(variant: Variant, pinned: bool) -> std::io::Result<(Server, SocketAddr)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let exe = std::env::current_exe()?;
+    let value = clap::ValueEnum::to_possible_value(&variant)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
+    let mut command = if pinned {
+        let mut command = Command::new("taskset");
+        command.args(["-c", "0"]).arg(exe);
+        command
+    } else {
+        Command::new(exe)
+    };
+    let child = command
+        .args(["serve", "--variant", &value, "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()?;
+    let server = Server(child);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok((server, addr));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Err(std::io::Error::other(format!(
+        "{} did not start",
+        variant.name()
+    )))
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    variant: &'static str,
+    events_per_second: Vec<f64>,
+    median: f64,
+    reference: Option<&'static str>,
+    ratio_to_reference: Option<f64>,
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+fn bench(
+    variants: &[Variant],
+    rounds: usize,
+    burst: Burst,
+    connections: usize,
+    json: &PathBuf,
+) -> std::io::Result<()> {
+    let pinned = has_taskset();
+    if pinned {
+        // The client (this process) on core 1, every server on core 0.
+        let _ = Command::new("taskset")
+            .args(["-p", "-c", "1", &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status();
+    } else {
+        eprintln!("taskset not found: server and client are not pinned to separate cores");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let total = rounds * variants.len();
+    let mut results: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut done = 0;
+    for round in 1..=rounds {
+        for (i, &variant) in variants.iter().enumerate() {
+            let (server, addr) = start(variant, pinned)?;
+            let rate = runtime.block_on(async {
+                // Warm-up: connections, allocator, caches.
+                read_burst(
+                    addr,
+                    Burst {
+                        n: 1000,
+                        size: burst.size,
+                    },
+                )
+                .await?;
+                let start = std::time::Instant::now();
+                let mut tasks = Vec::new();
+                for _ in 0..connections {
+                    tasks.push(tokio::spawn(read_burst(addr, burst)));
+                }
+                let mut events = 0;
+                for task in tasks {
+                    let (got, _) = task.await.map_err(std::io::Error::other)??;
+                    if got != burst.n {
+                        return Err(std::io::Error::other(format!(
+                            "{}: {got} events of {}",
+                            variant.name(),
+                            burst.n
+                        )));
+                    }
+                    events += got;
+                }
+                Ok::<_, std::io::Error>(events as f64 / start.elapsed().as_secs_f64())
+            })?;
+            drop(server);
+            done += 1;
+            eprintln!(
+                "[{done:>3}/{total}] round {round}: {:<18} {:>7.2} M events/s",
+                variant.name(),
+                rate / 1e6
+            );
+            results[i].push(rate);
+        }
+    }
+
+    let medians: Vec<f64> = results.iter().map(|r| median(r)).collect();
+    let rows: Vec<Row> = variants
+        .iter()
+        .zip(&results)
+        .zip(&medians)
+        .map(|((&variant, rates), &median)| {
+            let reference = variant.reference();
+            let ratio = reference
+                .and_then(|r| variants.iter().position(|v| *v == r))
+                .map(|at| median / medians[at]);
+            Row {
+                variant: variant.name(),
+                events_per_second: rates.clone(),
+                median,
+                reference: reference.map(Variant::name),
+                ratio_to_reference: ratio,
+            }
+        })
+        .collect();
+
+    println!(
+        "\nBurst: {} events of {} bytes per connection, {} connection(s), {} round(s), server on core 0, client on core 1{}\n",
+        burst.n,
+        burst.size,
+        connections,
+        rounds,
+        if pinned { "" } else { " (not pinned: no taskset)" }
+    );
+    println!("| variant | events/s (median) | min - max | ours / built-in |");
+    println!("|---|---|---|---|");
+    for row in &rows {
+        let min = row
+            .events_per_second
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let max = row.events_per_second.iter().copied().fold(0.0, f64::max);
+        let ratio = match (row.ratio_to_reference, row.reference) {
+            (Some(ratio), Some(reference)) => format!("{ratio:.2}x {reference}"),
+            _ => String::new(),
+        };
+        println!(
+            "| {} | {:.2} M | {:.2} - {:.2} M | {} |",
+            row.variant,
+            row.median / 1e6,
+            min / 1e6,
+            max / 1e6,
+            ratio
+        );
+    }
+    if let Some(dir) = json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let report = serde_json::json!({
+        "workload": { "kind": "burst", "events": burst.n, "size": burst.size, "connections": connections, "rounds": rounds, "pinned": pinned },
+        "results": rows,
+    });
+    std::fs::write(
+        json,
+        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
+    )?;
+    eprintln!("\nJSON: {}", json.display());
+    Ok(())
+}

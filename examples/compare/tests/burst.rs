@@ -1,0 +1,43 @@
+//! Every variant of the comparison serves the same burst, and the benchmark's reader
+//! counts it exactly: the numbers compare like with like.
+
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use compare::{read_burst, Burst, Variant};
+
+#[tokio::test]
+async fn every_variant_serves_the_same_burst() {
+    for variant in Variant::ALL {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        std::thread::spawn(move || compare::serve(variant, addr));
+        let mut ready = false;
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(ready, "{} did not start", variant.name());
+        for burst in [
+            Burst { n: 1, size: 1 },
+            Burst { n: 5000, size: 64 },
+            Burst {
+                n: 50,
+                size: 70_000,
+            },
+        ] {
+            let (events, _) = read_burst(addr, burst).await.unwrap();
+            assert_eq!(events, burst.n, "{} with {burst:?}", variant.name());
+        }
+    }
+}
