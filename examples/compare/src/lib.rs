@@ -4,6 +4,8 @@
 //! Every variant serves `GET /burst?n=N&size=S`: `N` events (`id: 1..N`,
 //! `event: tick`, `S` bytes of data) as fast as the stream is polled, then the end.
 
+pub mod live;
+
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;

@@ -11,14 +11,29 @@ use clap::{Parser, Subcommand};
 use compare::{read_burst, Burst, Variant};
 
 #[derive(Parser)]
-#[command(about = "Compare SSE servers: our adapters against each framework's built-in SSE")]
+#[command(
+    about = "Compare SSE servers: the countdown demo on every framework side by side (default), or a benchmark against each framework's built-in SSE"
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Cmd,
+    command: Option<Cmd>,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The countdown demo on hyper, axum, actix-web and warp at once, with one page
+    /// that shows them side by side (the default).
+    Live {
+        /// Port of the side-by-side page; the four servers take the next four ports.
+        #[arg(long, default_value_t = 8083)]
+        port: u16,
+        /// Milliseconds between two events.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+        /// The number the countdowns start at.
+        #[arg(long, default_value_t = 100)]
+        count: u64,
+    },
     /// Run every variant in alternation and print a Markdown table (and write JSON).
     Bench {
         /// Rounds per variant; the table shows the median with min-max.
@@ -52,7 +67,17 @@ enum Cmd {
 }
 
 fn main() -> std::io::Result<()> {
-    match Cli::parse().command {
+    let command = Cli::parse().command.unwrap_or(Cmd::Live {
+        port: 8083,
+        interval_ms: 1000,
+        count: 100,
+    });
+    match command {
+        Cmd::Live {
+            port,
+            interval_ms,
+            count,
+        } => compare::live::run(port, Duration::from_millis(interval_ms), count),
         Cmd::Serve { variant, port } => {
             compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         }

@@ -1,0 +1,131 @@
+//! The live side-by-side page: the countdown demo on hyper, axum, actix-web and warp at
+//! once, each on its own port, shown in one page.
+//!
+//! Each pane is the demo's own page in a frame loaded from its own server, so every
+//! stream is same-origin (no CORS needed) and each origin has its own browser limit of
+//! six HTTP/1.1 connections.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use countdown::{Countdown, Signal};
+use sse_core::Shutdown;
+use tokio::net::TcpListener;
+
+/// The servers of the live page, in the order of their ports after the page's.
+pub const SERVERS: [&str; 4] = ["hyper", "axum", "actix-web", "warp"];
+
+/// The side-by-side page for servers on `ports` of `host`.
+#[must_use]
+pub fn page(host: &str, ports: [u16; 4]) -> String {
+    let panes: String = SERVERS
+        .iter()
+        .zip(ports)
+        .map(|(name, port)| {
+            format!(
+                r#"<section><h2>{name} <small>:{port}</small></h2><iframe src="http://{host}:{port}/?server={name}" title="{name}"></iframe></section>"#
+            )
+        })
+        .collect();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SSE side by side</title>
+<style>
+ body {{ font-family: system-ui, sans-serif; margin: 1rem; background: #eceff3; color: #1d2330; }}
+ h1 {{ font-size: 1.3rem; margin: 0 0 .75rem; }}
+ main {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(19rem, 1fr)); gap: .75rem; }}
+ section {{ background: white; border-radius: .5rem; padding: .5rem; }}
+ h2 {{ font-size: 1rem; margin: .25rem .5rem; }} small {{ color: #6b7280; font-weight: normal; }}
+ iframe {{ width: 100%; height: 30rem; border: 0; }}
+</style></head>
+<body><h1>The countdown on every framework, side by side</h1>
+<p>Each pane is one server with sse-core's adapter: events, arrival times, the gap between events and its jitter.</p>
+<main>{panes}</main></body></html>"#
+    )
+}
+
+async fn bind(port: u16) -> io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
+}
+
+/// Runs the four countdown servers and the page until Ctrl-C.
+///
+/// # Errors
+///
+/// When a port cannot be bound or a server fails.
+pub fn run(port: u16, interval: Duration, count: u64) -> io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let ports = [1, 2, 3, 4].map(|offset| port.saturating_add(offset));
+            let (trigger, signal) = Shutdown::new();
+            let signal_of = |signal: &Shutdown| -> Signal { Box::pin(signal.clone().wait()) };
+            let countdown = || Countdown::new(count, interval);
+            let servers = vec![
+                tokio::spawn(hyper_countdown::serve(
+                    bind(ports[0]).await?,
+                    countdown(),
+                    signal_of(&signal),
+                )),
+                tokio::spawn(axum_countdown::serve(
+                    bind(ports[1]).await?,
+                    countdown(),
+                    signal_of(&signal),
+                )),
+                tokio::spawn(actix_countdown::serve(
+                    bind(ports[2]).await?,
+                    countdown(),
+                    signal_of(&signal),
+                )),
+                tokio::spawn(warp_countdown::serve(
+                    bind(ports[3]).await?,
+                    countdown(),
+                    signal_of(&signal),
+                )),
+            ];
+            let html = page("127.0.0.1", ports);
+            let app = axum::Router::new().route(
+                "/",
+                axum::routing::get(move || async move { axum::response::Html(html) }),
+            );
+            let listener = bind(port).await?;
+            println!(
+                "side by side on http://{}/ (servers on ports {:?}), Ctrl-C to stop",
+                listener.local_addr()?,
+                ports
+            );
+            let page_signal = signal_of(&signal);
+            let page_server = tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(page_signal)
+                    .await
+            });
+            countdown::ctrl_c().await;
+            trigger.fire();
+            for server in servers {
+                server.await.map_err(io::Error::other)??;
+            }
+            page_server.await.map_err(io::Error::other)??;
+            println!("stopped");
+            Ok(())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_has_one_pane_per_server_on_its_own_port() {
+        let html = page("127.0.0.1", [9001, 9002, 9003, 9004]);
+        for (name, port) in SERVERS.iter().zip([9001, 9002, 9003, 9004]) {
+            assert!(
+                html.contains(&format!(r#"src="http://127.0.0.1:{port}/?server={name}""#)),
+                "{name}"
+            );
+        }
+        assert_eq!(html.matches("<iframe").count(), 4);
+    }
+}
