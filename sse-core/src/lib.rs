@@ -41,6 +41,12 @@
 //!   never fails (a 4xx stops a browser from reconnecting for good).
 //! - **Decoding.** [`Decoder`] parses a stream exactly like a browser, in bounded
 //!   memory, for clients and tests.
+//! - **Broadcast.** [`Hub`] publishes an event once to every subscriber of a topic,
+//!   replays what a reconnecting client missed, and keeps every subscriber's queue
+//!   bounded.
+//! - **Lifecycle.** [`Shutdown`] ends open streams so graceful shutdown completes;
+//!   [`channel`] tells a producer when its client is gone; [`SseLayer`] (tower) and
+//!   [`StreamLimit`] bound how many streams are open, the way browsers understand.
 //!
 //! # Features
 //!
