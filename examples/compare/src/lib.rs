@@ -4,7 +4,10 @@
 //! Every variant serves `GET /burst?n=N&size=S`: `N` events (`id: 1..N`,
 //! `event: tick`, `S` bytes of data) as fast as the stream is polled, then the end.
 
+pub mod fanout;
 pub mod live;
+
+use fanout::{Broadcast, Publish};
 
 use std::convert::Infallible;
 use std::io;
@@ -126,79 +129,174 @@ pub fn serve(variant: Variant, addr: SocketAddr) -> io::Result<()> {
     }
 }
 
+fn is_ours(variant: Variant) -> bool {
+    matches!(
+        variant,
+        Variant::SseAxum | Variant::SseWarp | Variant::SseActix | Variant::HyperSseCore
+    )
+}
+
+fn axum_builtin_burst(
+    b: Burst,
+) -> impl Stream<Item = Result<axum::response::sse::Event, Infallible>> + Send + 'static {
+    let payload = b.payload();
+    stream::iter((1..=b.n).map(move |id| {
+        Ok(axum::response::sse::Event::default()
+            .id(id.to_string())
+            .event("tick")
+            .data(payload.as_str()))
+    }))
+}
+
+fn warp_builtin_burst(
+    b: Burst,
+) -> impl Stream<Item = Result<warp::sse::Event, Infallible>> + Send + 'static {
+    let payload = b.payload();
+    stream::iter((1..=b.n).map(move |id| {
+        Ok(warp::sse::Event::default()
+            .id(id.to_string())
+            .event("tick")
+            .data(payload.as_str()))
+    }))
+}
+
 async fn serve_tokio(variant: Variant, addr: SocketAddr) -> io::Result<()> {
-    use axum::extract::Query;
-    use axum::routing::get;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let broadcast = Broadcast::new(is_ours(variant));
     match variant {
-        Variant::SseAxum => {
-            let app = axum::Router::new().route(
-                "/burst",
-                get(|Query(b): Query<Burst>| async move { sse_axum::Sse::new(ours(b)) }),
-            );
-            axum::serve(listener, app).await
-        }
-        Variant::AxumBuiltin => {
-            use axum::response::sse::{Event, Sse};
-            let app = axum::Router::new().route(
-                "/burst",
-                get(|Query(b): Query<Burst>| async move {
-                    let payload = b.payload();
-                    Sse::new(stream::iter((1..=b.n).map(move |id| {
-                        Ok::<_, Infallible>(
-                            Event::default()
-                                .id(id.to_string())
-                                .event("tick")
-                                .data(payload.as_str()),
-                        )
-                    })))
-                }),
-            );
-            axum::serve(listener, app).await
-        }
+        Variant::SseAxum | Variant::AxumBuiltin => serve_axum(variant, listener, broadcast).await,
         Variant::SseWarp | Variant::WarpBuiltin => {
-            use warp::Filter;
-            let route = warp::query::raw()
-                .or(warp::any().map(String::new))
-                .unify()
-                .map(move |query: String| -> warp::reply::Response {
-                    use warp::Reply;
-                    let b = Burst::parse(Some(&query));
-                    if variant == Variant::SseWarp {
-                        return sse_warp::Sse::new(ours(b)).into_response();
-                    }
-                    let payload = b.payload();
-                    let events = stream::iter((1..=b.n).map(move |id| {
-                        Ok::<_, Infallible>(
-                            warp::sse::Event::default()
-                                .id(id.to_string())
-                                .event("tick")
-                                .data(payload.as_str()),
-                        )
-                    }));
-                    warp::sse::reply(events).into_response()
-                });
-            warp::serve(route).incoming(listener).run().await;
+            serve_warp(variant, listener, broadcast).await;
             Ok(())
         }
-        _ => serve_hyper(listener).await,
+        _ => serve_hyper(listener, broadcast).await,
     }
 }
 
-async fn serve_hyper(listener: tokio::net::TcpListener) -> io::Result<()> {
-    use http_body_util::BodyExt;
+async fn serve_axum(
+    variant: Variant,
+    listener: tokio::net::TcpListener,
+    broadcast: Broadcast,
+) -> io::Result<()> {
+    use axum::extract::{Query, State};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    let app =
+        axum::Router::new()
+            .route(
+                "/burst",
+                get(move |Query(b): Query<Burst>| async move {
+                    if variant == Variant::SseAxum {
+                        sse_axum::Sse::new(ours(b)).into_response()
+                    } else {
+                        axum::response::sse::Sse::new(axum_builtin_burst(b)).into_response()
+                    }
+                }),
+            )
+            .route(
+                "/fanout",
+                get(move |State(broadcast): State<Broadcast>| async move {
+                    let response: Response = if variant == Variant::SseAxum {
+                        sse_axum::Sse::new(broadcast.subscribe_hub()).into_response()
+                    } else {
+                        axum::response::sse::Sse::new(fanout::axum_events(
+                            broadcast.subscribe_data(),
+                        ))
+                        .into_response()
+                    };
+                    response
+                }),
+            )
+            .route(
+                "/publish",
+                post(
+                    |State(broadcast): State<Broadcast>, Query(p): Query<Publish>| async move {
+                        broadcast.run(p).await;
+                        "published"
+                    },
+                ),
+            )
+            .route(
+                "/subscribers",
+                get(|State(broadcast): State<Broadcast>| async move {
+                    broadcast.subscribers().to_string()
+                }),
+            )
+            .with_state(broadcast);
+    axum::serve(listener, app).await
+}
+
+async fn serve_warp(variant: Variant, listener: tokio::net::TcpListener, broadcast: Broadcast) {
+    use warp::filters::path::FullPath;
+    use warp::Filter;
+    use warp::Reply;
+    // One handler that matches the path itself (see the warp countdown example).
+    let route = warp::path::full()
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .then(move |path: FullPath, query: String| {
+            let broadcast = broadcast.clone();
+            async move {
+                let ours = variant == Variant::SseWarp;
+                match path.as_str() {
+                    "/burst" => {
+                        let b = Burst::parse(Some(&query));
+                        if ours {
+                            sse_warp::Sse::new(self::ours(b)).into_response()
+                        } else {
+                            warp::sse::reply(warp_builtin_burst(b)).into_response()
+                        }
+                    }
+                    "/fanout" if ours => {
+                        sse_warp::Sse::new(broadcast.subscribe_hub()).into_response()
+                    }
+                    "/fanout" => warp::sse::reply(fanout::warp_events(broadcast.subscribe_data()))
+                        .into_response(),
+                    "/publish" => {
+                        broadcast.run(Publish::parse(Some(&query))).await;
+                        "published".into_response()
+                    }
+                    "/subscribers" => broadcast.subscribers().to_string().into_response(),
+                    _ => warp::http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+    warp::serve(route).incoming(listener).run().await;
+}
+
+async fn serve_hyper(listener: tokio::net::TcpListener, broadcast: Broadcast) -> io::Result<()> {
+    use http_body_util::{BodyExt, Full};
+    type Body = http_body_util::combinators::BoxBody<bytes::Bytes, sse_core::BoxError>;
+    fn text(text: String) -> hyper::Response<Body> {
+        hyper::Response::new(
+            Full::new(bytes::Bytes::from(text))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+    }
     loop {
         let (socket, _) = listener.accept().await?;
-        let service = hyper::service::service_fn(
-            |request: hyper::Request<hyper::body::Incoming>| async move {
-                let burst = Burst::parse(request.uri().query());
-                Ok::<_, Infallible>(
-                    sse_core::SseBody::new(ours(burst))
-                        .into_response()
-                        .map(BodyExt::boxed),
-                )
-            },
-        );
+        let broadcast = broadcast.clone();
+        let service =
+            hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let broadcast = broadcast.clone();
+                async move {
+                    let query = request.uri().query();
+                    let response: hyper::Response<Body> = match request.uri().path() {
+                        "/fanout" => sse_core::SseBody::new(broadcast.subscribe_hub())
+                            .into_response()
+                            .map(BodyExt::boxed),
+                        "/publish" => {
+                            broadcast.run(Publish::parse(query)).await;
+                            text("published".into())
+                        }
+                        "/subscribers" => text(broadcast.subscribers().to_string()),
+                        _ => sse_core::SseBody::new(ours(Burst::parse(query)))
+                            .into_response()
+                            .map(BodyExt::boxed),
+                    };
+                    Ok::<_, Infallible>(response)
+                }
+            });
         tokio::spawn(
             hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(socket), service),
@@ -208,27 +306,57 @@ async fn serve_hyper(listener: tokio::net::TcpListener) -> io::Result<()> {
 
 fn serve_actix(variant: Variant, addr: SocketAddr) -> io::Result<()> {
     use actix_web::{web, App, Either, HttpServer};
+    let broadcast = Broadcast::new(is_ours(variant));
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
-            App::new().route(
-                "/burst",
-                web::get().to(move |b: web::Query<Burst>| async move {
-                    let b = b.into_inner();
-                    if variant == Variant::SseActix {
-                        return Either::Left(sse_actix::Sse::new(ours(b)));
-                    }
-                    use actix_web_lab::sse;
-                    let payload = b.payload();
-                    let events = stream::iter((1..=b.n).map(move |id| {
-                        Ok::<_, Infallible>(sse::Event::Data(
-                            sse::Data::new(payload.clone())
-                                .id(id.to_string())
-                                .event("tick"),
-                        ))
-                    }));
-                    Either::Right(sse::Sse::from_stream(events))
-                }),
-            )
+            App::new()
+                .app_data(web::Data::new(broadcast.clone()))
+                .route(
+                    "/burst",
+                    web::get().to(move |b: web::Query<Burst>| async move {
+                        let b = b.into_inner();
+                        if variant == Variant::SseActix {
+                            return Either::Left(sse_actix::Sse::new(ours(b)));
+                        }
+                        use actix_web_lab::sse;
+                        let payload = b.payload();
+                        let events = stream::iter((1..=b.n).map(move |id| {
+                            Ok::<_, Infallible>(sse::Event::Data(
+                                sse::Data::new(payload.clone())
+                                    .id(id.to_string())
+                                    .event("tick"),
+                            ))
+                        }));
+                        Either::Right(sse::Sse::from_stream(events))
+                    }),
+                )
+                .route(
+                    "/fanout",
+                    web::get().to(move |broadcast: web::Data<Broadcast>| async move {
+                        if variant == Variant::SseActix {
+                            Either::Left(sse_actix::Sse::new(broadcast.subscribe_hub()))
+                        } else {
+                            Either::Right(actix_web_lab::sse::Sse::from_stream(
+                                fanout::actix_events(broadcast.subscribe_data()),
+                            ))
+                        }
+                    }),
+                )
+                .route(
+                    "/publish",
+                    web::post().to(
+                        |broadcast: web::Data<Broadcast>, p: web::Query<Publish>| async move {
+                            broadcast.run(p.into_inner()).await;
+                            "published"
+                        },
+                    ),
+                )
+                .route(
+                    "/subscribers",
+                    web::get().to(|broadcast: web::Data<Broadcast>| async move {
+                        broadcast.subscribers().to_string()
+                    }),
+                )
         })
         .workers(1)
         .disable_signals()

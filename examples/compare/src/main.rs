@@ -55,6 +55,31 @@ enum Cmd {
         #[arg(long, default_value = "target/compare-bench.json")]
         json: PathBuf,
     },
+    /// Fan-out: subscribers on one server, events published once, delivery rate and
+    /// latency (p50/p99/max), every variant in alternation.
+    Fanout {
+        /// Subscribers per server.
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        /// Events published per run (at most 4096: the broadcast queues' size).
+        #[arg(long, default_value_t = 100)]
+        events: u64,
+        /// Events per second; 0 publishes as fast as possible.
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        /// Bytes of data per event (at least 20).
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Rounds per variant; the table shows medians.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Only these variants (default: all).
+        #[arg(long, value_enum)]
+        only: Vec<Variant>,
+        /// Where to write the JSON results.
+        #[arg(long, default_value = "target/compare-fanout.json")]
+        json: PathBuf,
+    },
     /// Serve one variant (used by `bench`, which starts each server pinned to core 0).
     Serve {
         /// Which server and SSE implementation.
@@ -78,6 +103,27 @@ fn main() -> std::io::Result<()> {
             interval_ms,
             count,
         } => compare::live::run(port, Duration::from_millis(interval_ms), count),
+        Cmd::Fanout {
+            subscribers,
+            events,
+            rate,
+            size,
+            rounds,
+            only,
+            json,
+        } => {
+            let variants = if only.is_empty() {
+                Variant::ALL.to_vec()
+            } else {
+                only
+            };
+            let publish = compare::fanout::Publish {
+                n: events.clamp(1, 4096),
+                size: size.max(20),
+                rate,
+            };
+            fanout(&variants, rounds.max(1), subscribers.max(1), publish, &json)
+        }
         Cmd::Serve { variant, port } => {
             compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         }
@@ -167,13 +213,7 @@ fn median(values: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
-fn bench(
-    variants: &[Variant],
-    rounds: usize,
-    burst: Burst,
-    connections: usize,
-    json: &PathBuf,
-) -> std::io::Result<()> {
+fn pin_client() -> bool {
     let pinned = has_taskset();
     if pinned {
         // The client (this process) on core 1, every server on core 0.
@@ -184,6 +224,128 @@ fn bench(
     } else {
         eprintln!("taskset not found: server and client are not pinned to separate cores");
     }
+    pinned
+}
+
+#[derive(serde::Serialize)]
+struct FanoutRow {
+    variant: &'static str,
+    deliveries_per_second: Vec<f64>,
+    p50_ms: Vec<f64>,
+    p99_ms: Vec<f64>,
+    max_ms: Vec<f64>,
+}
+
+fn fanout(
+    variants: &[Variant],
+    rounds: usize,
+    subscribers: usize,
+    publish: compare::fanout::Publish,
+    json: &PathBuf,
+) -> std::io::Result<()> {
+    let pinned = pin_client();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let total = rounds * variants.len();
+    let mut rows: Vec<FanoutRow> = variants
+        .iter()
+        .map(|v| FanoutRow {
+            variant: v.name(),
+            deliveries_per_second: vec![],
+            p50_ms: vec![],
+            p99_ms: vec![],
+            max_ms: vec![],
+        })
+        .collect();
+    let mut done = 0;
+    for round in 1..=rounds {
+        for (i, &variant) in variants.iter().enumerate() {
+            let (server, addr) = start(variant, pinned)?;
+            let result =
+                runtime.block_on(compare::fanout::run_fanout(addr, subscribers, publish))?;
+            drop(server);
+            done += 1;
+            let rate = result.deliveries as f64 / result.seconds;
+            eprintln!(
+                "[{done:>3}/{total}] round {round}: {:<18} {:>7.3} M deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                variant.name(),
+                rate / 1e6,
+                result.latency_ms(0.5),
+                result.latency_ms(0.99),
+                result.latency_ms(1.0)
+            );
+            let row = &mut rows[i];
+            row.deliveries_per_second.push(rate);
+            row.p50_ms.push(result.latency_ms(0.5));
+            row.p99_ms.push(result.latency_ms(0.99));
+            row.max_ms.push(result.latency_ms(1.0));
+        }
+    }
+    let rate = if publish.rate == 0 {
+        "as fast as possible".to_owned()
+    } else {
+        format!("{} per second", publish.rate)
+    };
+    println!(
+        "\nFan-out: {} subscribers, {} events of {} bytes {}, {} round(s), medians{}\n",
+        subscribers,
+        publish.n,
+        publish.size,
+        rate,
+        rounds,
+        if pinned {
+            ", server on core 0, client on core 1"
+        } else {
+            " (not pinned: no taskset)"
+        }
+    );
+    println!("| variant | deliveries/s | p50 | p99 | max | ours / built-in (deliveries/s) |");
+    println!("|---|---|---|---|---|---|");
+    let medians: Vec<f64> = rows
+        .iter()
+        .map(|r| median(&r.deliveries_per_second))
+        .collect();
+    for ((row, &variant), &rate) in rows.iter().zip(variants).zip(&medians) {
+        let ratio = variant
+            .reference()
+            .and_then(|r| variants.iter().position(|v| *v == r))
+            .map(|at| format!("{:.2}x {}", rate / medians[at], variants[at].name()))
+            .unwrap_or_default();
+        println!(
+            "| {} | {:.3} M | {:.2} ms | {:.2} ms | {:.2} ms | {} |",
+            row.variant,
+            rate / 1e6,
+            median(&row.p50_ms),
+            median(&row.p99_ms),
+            median(&row.max_ms),
+            ratio
+        );
+    }
+    if let Some(dir) = json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let report = serde_json::json!({
+        "workload": { "kind": "fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds, "pinned": pinned },
+        "results": rows,
+    });
+    std::fs::write(
+        json,
+        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
+    )?;
+    eprintln!("\nJSON: {}", json.display());
+    Ok(())
+}
+
+fn bench(
+    variants: &[Variant],
+    rounds: usize,
+    burst: Burst,
+    connections: usize,
+    json: &PathBuf,
+) -> std::io::Result<()> {
+    let pinned = pin_client();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -41,3 +41,33 @@ async fn every_variant_serves_the_same_burst() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_variant_fans_out_every_event_to_every_subscriber() {
+    for variant in Variant::ALL {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        std::thread::spawn(move || compare::serve(variant, addr));
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let publish = compare::fanout::Publish {
+            n: 50,
+            size: 64,
+            rate: 0,
+        };
+        let result = compare::fanout::run_fanout(addr, 20, publish)
+            .await
+            .unwrap();
+        assert_eq!(result.deliveries, 20 * 50, "{}", variant.name());
+        assert_eq!(result.latency_ns.len(), 1000);
+        assert!(result.latency_ms(0.5) >= 0.0);
+    }
+}

@@ -1,0 +1,331 @@
+//! The fan-out workload: `GET /fanout` subscribes to a process-wide broadcast,
+//! `POST /publish?n=N&size=S&rate=R` publishes `N` events at `R` per second (0: as
+//! fast as possible), each data starting with its send time in nanoseconds since the
+//! UNIX epoch, and `GET /subscribers` says how many are subscribed.
+//!
+//! Ours publishes through the sse-core [`Hub`] (encoded once, shared bytes); the
+//! built-in variants use `tokio::sync::broadcast` and build their framework's event
+//! per subscriber, which is how an app uses them.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::stream::{Stream, StreamExt};
+use sse_core::{Event, EventType, Hub, LastEventId};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+const TOPIC: &str = "fanout";
+const TICK: EventType = EventType::from_static("tick");
+
+/// The query of `/publish`.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+pub struct Publish {
+    /// How many events.
+    pub n: u64,
+    /// Bytes of data per event (at least the 20 digits of the send time).
+    pub size: usize,
+    /// Events per second; 0 publishes as fast as possible.
+    pub rate: u64,
+}
+
+impl Publish {
+    pub(crate) fn parse(query: Option<&str>) -> Publish {
+        let mut publish = Publish {
+            n: 100,
+            size: 64,
+            rate: 0,
+        };
+        for pair in query.unwrap_or("").split('&') {
+            match pair.split_once('=') {
+                Some(("n", v)) => publish.n = v.parse().unwrap_or(publish.n),
+                Some(("size", v)) => publish.size = v.parse().unwrap_or(publish.size),
+                Some(("rate", v)) => publish.rate = v.parse().unwrap_or(publish.rate),
+                _ => {}
+            }
+        }
+        publish.size = publish.size.clamp(20, 1 << 20);
+        publish
+    }
+}
+
+/// Nanoseconds since the UNIX epoch.
+#[must_use]
+pub fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// The process-wide broadcast of one server.
+#[derive(Clone, Debug)]
+pub enum Broadcast {
+    /// Ours: the sse-core hub.
+    Hub(Hub),
+    /// The built-ins: a tokio broadcast of the data, encoded by each subscriber.
+    Tokio(broadcast::Sender<Arc<str>>),
+}
+
+impl Broadcast {
+    /// The broadcast for a variant of ours (`true`) or a built-in one.
+    #[must_use]
+    pub fn new(ours: bool) -> Self {
+        if ours {
+            Broadcast::Hub(Hub::builder().queue_capacity(4096).replay_count(0).build())
+        } else {
+            Broadcast::Tokio(broadcast::channel(4096).0)
+        }
+    }
+
+    /// How many subscribers are connected.
+    #[must_use]
+    pub fn subscribers(&self) -> usize {
+        match self {
+            Broadcast::Hub(hub) => hub.subscriber_count(),
+            Broadcast::Tokio(tx) => tx.receiver_count(),
+        }
+    }
+
+    /// Our subscription, as a stream of encoded events.
+    ///
+    /// # Panics
+    ///
+    /// On a built-in broadcast (a bug in the caller).
+    #[must_use]
+    pub fn subscribe_hub(&self) -> sse_core::Subscription {
+        match self {
+            Broadcast::Hub(hub) => hub.subscribe(&[TOPIC], &LastEventId::none()),
+            #[allow(clippy::panic)]
+            Broadcast::Tokio(_) => panic!("not a hub"),
+        }
+    }
+
+    /// A built-in subscription: the data of each event, for the framework to encode.
+    ///
+    /// # Panics
+    ///
+    /// On a hub (a bug in the caller).
+    pub fn subscribe_data(&self) -> impl Stream<Item = Arc<str>> + Send + 'static {
+        let rx = match self {
+            Broadcast::Tokio(tx) => tx.subscribe(),
+            #[allow(clippy::panic)]
+            Broadcast::Hub(_) => panic!("not a tokio broadcast"),
+        };
+        BroadcastStream::new(rx).filter_map(|item| std::future::ready(item.ok()))
+    }
+
+    /// Publishes as `publish` says; completes when the last event is published.
+    pub async fn run(&self, publish: Publish) {
+        let pace = (publish.rate > 0).then(|| Duration::from_secs_f64(1.0 / publish.rate as f64));
+        let mut ticker = pace.map(tokio::time::interval);
+        for _ in 0..publish.n {
+            if let Some(ticker) = &mut ticker {
+                ticker.tick().await;
+            }
+            let mut data = format!("{:020}", now_nanos());
+            data.extend(std::iter::repeat_n(
+                'x',
+                publish.size.saturating_sub(data.len()),
+            ));
+            match self {
+                Broadcast::Hub(hub) => {
+                    hub.publish(TOPIC, Event::default().event(TICK).data(data));
+                }
+                Broadcast::Tokio(tx) => {
+                    let _ = tx.send(Arc::from(data));
+                }
+            }
+        }
+    }
+}
+
+/// Built-in events for axum.
+pub fn axum_events(
+    data: impl Stream<Item = Arc<str>> + Send + 'static,
+) -> impl Stream<Item = Result<axum::response::sse::Event, Infallible>> + Send + 'static {
+    data.map(|data| {
+        Ok(axum::response::sse::Event::default()
+            .event("tick")
+            .data(&*data))
+    })
+}
+
+/// Built-in events for warp.
+pub fn warp_events(
+    data: impl Stream<Item = Arc<str>> + Send + 'static,
+) -> impl Stream<Item = Result<warp::sse::Event, Infallible>> + Send + 'static {
+    data.map(|data| Ok(warp::sse::Event::default().event("tick").data(&*data)))
+}
+
+/// Built-in events for actix-web-lab.
+pub fn actix_events(
+    data: impl Stream<Item = Arc<str>> + 'static,
+) -> impl Stream<Item = Result<actix_web_lab::sse::Event, Infallible>> + 'static {
+    data.map(|data| {
+        Ok(actix_web_lab::sse::Event::Data(
+            actix_web_lab::sse::Data::new(data.to_string()).event("tick"),
+        ))
+    })
+}
+
+/// What one fan-out run measured.
+#[derive(Clone, Debug, Default)]
+pub struct FanoutResult {
+    /// Events delivered, summed over subscribers.
+    pub deliveries: u64,
+    /// From the publish request to the last delivery.
+    pub seconds: f64,
+    /// Send-to-receive latency of every delivery, in nanoseconds, sorted.
+    pub latency_ns: Vec<u64>,
+}
+
+impl FanoutResult {
+    /// The latency at quantile `q` (0..=1), in milliseconds.
+    #[must_use]
+    pub fn latency_ms(&self, q: f64) -> f64 {
+        if self.latency_ns.is_empty() {
+            return f64::NAN;
+        }
+        let at = ((self.latency_ns.len() - 1) as f64 * q).round() as usize;
+        self.latency_ns[at] as f64 / 1e6
+    }
+}
+
+async fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await?;
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    if !text.starts_with("HTTP/1.1 200") {
+        return Err(std::io::Error::other(format!(
+            "{method} {path}: {}",
+            text.lines().next().unwrap_or("")
+        )));
+    }
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default())
+}
+
+/// Reads one subscriber's stream until `n` events arrived: their latencies and the
+/// time of the last one.
+async fn subscriber(
+    mut socket: tokio::net::TcpStream,
+    n: u64,
+) -> std::io::Result<(Vec<u64>, u128)> {
+    use tokio::io::AsyncReadExt;
+    let mut decoder = sse_core::Decoder::new();
+    let mut latencies = Vec::with_capacity(n as usize);
+    let mut buf = vec![0_u8; 64 * 1024];
+    let mut head = Vec::new();
+    let mut in_body = false;
+    let mut last = 0;
+    while (latencies.len() as u64) < n {
+        let read = socket.read(&mut buf).await?;
+        if read == 0 {
+            return Err(std::io::Error::other("the stream ended early"));
+        }
+        let now = now_nanos();
+        let mut chunk = &buf[..read];
+        if !in_body {
+            head.extend_from_slice(chunk);
+            let Some(end) = memchr::memmem::find(&head, b"\r\n\r\n") else {
+                continue;
+            };
+            let body = head.split_off(end + 4);
+            in_body = true;
+            chunk = &[];
+            for item in decoder.decode(&body).map_err(std::io::Error::other)? {
+                record(&item, now, &mut latencies);
+            }
+        }
+        for item in decoder.decode(chunk).map_err(std::io::Error::other)? {
+            record(&item, now, &mut latencies);
+        }
+        last = now;
+    }
+    Ok((latencies, last))
+}
+
+fn record(item: &sse_core::Decoded, now: u128, latencies: &mut Vec<u64>) {
+    if let sse_core::Decoded::Event(event) = item {
+        if let Some(sent) = event
+            .data
+            .get(..20)
+            .and_then(|digits| digits.parse::<u128>().ok())
+        {
+            latencies.push(u64::try_from(now.saturating_sub(sent)).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+/// Subscribes `subscribers` clients to `/fanout`, publishes, and measures delivery.
+///
+/// # Errors
+///
+/// On a socket error, or when the subscribers do not all connect or receive every
+/// event within a minute.
+pub async fn run_fanout(
+    addr: std::net::SocketAddr,
+    subscribers: usize,
+    publish: Publish,
+) -> std::io::Result<FanoutResult> {
+    use tokio::io::AsyncWriteExt;
+    let mut sockets = Vec::with_capacity(subscribers);
+    for _ in 0..subscribers {
+        let mut socket = tokio::net::TcpStream::connect(addr).await?;
+        socket
+            .write_all(b"GET /fanout HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n")
+            .await?;
+        sockets.push(socket);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let count: usize = request(addr, "GET", "/subscribers")
+            .await?
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        if count >= subscribers {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(std::io::Error::other(format!(
+                "only {count} of {subscribers} subscribed"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|socket| tokio::spawn(subscriber(socket, publish.n)))
+        .collect();
+    let start = now_nanos();
+    let path = format!(
+        "/publish?n={}&size={}&rate={}",
+        publish.n, publish.size, publish.rate
+    );
+    let publisher = tokio::spawn(async move { request(addr, "POST", &path).await });
+    let mut result = FanoutResult::default();
+    let mut end = start;
+    for reader in readers {
+        let (latencies, last) = tokio::time::timeout_at(deadline, reader)
+            .await
+            .map_err(|_| std::io::Error::other("a subscriber did not get every event in time"))?
+            .map_err(std::io::Error::other)??;
+        result.deliveries += latencies.len() as u64;
+        result.latency_ns.extend(latencies);
+        end = end.max(last);
+    }
+    publisher.await.map_err(std::io::Error::other)??;
+    result.seconds = (end - start) as f64 / 1e9;
+    result.latency_ns.sort_unstable();
+    Ok(result)
+}
