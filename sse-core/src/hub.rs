@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use tokio::sync::mpsc;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
 
 use crate::event::{EncodedEvent, Event};
 use crate::field::EventType;
@@ -26,13 +28,13 @@ pub const GAP: EventType = EventType::from_static("gap");
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LagPolicy {
-    /// End the subscriber's stream (after what is queued). A browser reconnects with
-    /// its `Last-Event-ID` and gets the missed events from the replay buffer, as long
-    /// as they are still retained. The default.
+    /// End the subscriber's stream. A browser reconnects with its `Last-Event-ID` and
+    /// gets the missed events from the replay buffer, as long as they are still
+    /// retained. The default.
     #[default]
     Close,
-    /// Drop events for that subscriber until its queue has room, then send a [`GAP`]
-    /// event (empty data) before the next event it gets.
+    /// Skip the events that fell out of the ring: the subscriber gets a [`GAP`] event
+    /// (empty data), then continues with the oldest event still in the ring.
     SkipAhead,
 }
 
@@ -72,7 +74,8 @@ impl HubBuilder {
         self
     }
 
-    /// How many events may wait in one subscriber's queue (default 256, at least 1).
+    /// How many events each topic's ring keeps for its subscribers (default 256, at
+    /// least 1): a subscriber further behind than that has lagged.
     pub fn queue_capacity(mut self, events: usize) -> Self {
         self.queue_capacity = events.max(1);
         self
@@ -134,10 +137,11 @@ impl HubBuilder {
 ///
 /// # Slow subscribers
 ///
-/// Every subscriber has a bounded queue ([`HubBuilder::queue_capacity`]). Publishing
-/// never waits: a subscriber whose queue is full is handled by the [`LagPolicy`], so
-/// a slow client never blocks the publisher or the others and never grows memory
-/// without bound.
+/// Each topic keeps its latest events in one bounded ring shared by its subscribers
+/// ([`HubBuilder::queue_capacity`]); publishing is one send, whatever the number of
+/// subscribers, and never waits. A subscriber that falls more than the ring's size
+/// behind has lagged and is handled by the [`LagPolicy`], so a slow client never
+/// blocks the publisher or the others and memory stays bounded.
 ///
 /// Cheap to clone; usable from sync and async code and from many tasks or threads at
 /// once.
@@ -156,10 +160,12 @@ struct State {
     last_id: u64,
     replay: VecDeque<Retained>,
     replay_bytes: usize,
-    topics: HashMap<Arc<str>, Vec<u64>>,
-    subscribers: HashMap<u64, Subscriber>,
-    next_subscriber: u64,
+    /// One shared ring per topic: publishing is one `send`, whatever the number of
+    /// subscribers; each subscriber reads at its own pace.
+    channels: HashMap<Arc<str>, broadcast::Sender<Arc<Published>>>,
+    subscribers: usize,
     closed: bool,
+    last_event: Option<EncodedEvent>,
 }
 
 struct Retained {
@@ -168,10 +174,9 @@ struct Retained {
     event: EncodedEvent,
 }
 
-struct Subscriber {
-    tx: mpsc::Sender<EncodedEvent>,
-    topics: Vec<Arc<str>>,
-    lagged: bool,
+struct Published {
+    id: u64,
+    event: EncodedEvent,
 }
 
 impl Default for Hub {
@@ -189,6 +194,14 @@ impl fmt::Debug for Hub {
     }
 }
 
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every step under the lock leaves the state consistent, so a panic elsewhere
+        // while holding it leaves nothing half-done worth refusing.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Hub {
     /// A hub with the default bounds (see [`HubBuilder`]).
     #[must_use]
@@ -202,54 +215,53 @@ impl Hub {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent at every await-free step, so a panic elsewhere
-        // while holding the lock leaves nothing half-done worth refusing.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shared.state()
     }
 
     /// Publishes `event` to the subscribers of `topic` and returns the id it was given.
-    /// The event is encoded once; every subscriber gets a clone of the same bytes.
-    /// Never waits. After [`close`](Hub::close), the event is numbered but not sent.
+    /// The event is encoded once and sent once, whatever the number of subscribers;
+    /// each gets a clone of the same bytes. Never waits. After
+    /// [`close`](Hub::close), the event is numbered but not sent.
     pub fn publish(&self, topic: &str, event: Event) -> u64 {
         let config = &self.shared.config;
         let mut state = self.state();
         state.last_id += 1;
         let id = state.last_id;
-        let encoded = event.id(id).encode();
-
+        if state.closed {
+            return id;
+        }
+        let event = event.id(id).encode();
         let State {
             replay,
             replay_bytes,
-            topics,
-            subscribers,
-            closed,
+            channels,
             ..
         } = &mut *state;
-        if *closed {
-            return id;
-        }
-        let (topic, members) = match topics.get_key_value(topic) {
-            Some((name, members)) => (Arc::clone(name), members.as_slice()),
-            None => (Arc::from(topic), &[][..]),
-        };
-        let mut dropped = Vec::new();
-        for member in members {
-            let Some(subscriber) = subscribers.get_mut(member) else {
-                continue;
-            };
-            if !deliver(subscriber, &encoded, config.lag_policy) {
-                dropped.push(*member);
+        let name = match channels.get_key_value(topic) {
+            Some((name, tx)) => {
+                if tx
+                    .send(Arc::new(Published {
+                        id,
+                        event: event.clone(),
+                    }))
+                    .is_err()
+                {
+                    // Nobody listens any more.
+                    let name = Arc::clone(name);
+                    channels.remove(&name);
+                    name
+                } else {
+                    Arc::clone(name)
+                }
             }
-        }
+            None => Arc::from(topic),
+        };
         if config.replay_count > 0 {
-            *replay_bytes += encoded.len();
+            *replay_bytes += event.len();
             replay.push_back(Retained {
                 id,
-                topic,
-                event: encoded,
+                topic: name,
+                event,
             });
             while replay.len() > config.replay_count || *replay_bytes > config.replay_bytes {
                 match replay.pop_front() {
@@ -258,35 +270,37 @@ impl Hub {
                 }
             }
         }
-        for member in dropped {
-            state.remove(member);
-        }
         id
     }
 
-    /// Subscribes to `topics`, resuming after `last` (see [`Hub`]):
-    /// the stream yields the missed events that are retained, then live ones.
+    /// Subscribes to `topics`, resuming after `last` (see [`Hub`]): the stream yields
+    /// the missed events that are retained, then live ones.
     ///
-    /// The subscription is removed from the hub when the stream is dropped.
+    /// The subscription leaves the hub when the stream is dropped.
     pub fn subscribe(&self, topics: &[&str], last: &LastEventId) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.shared.config.queue_capacity);
+        let capacity = self.shared.config.queue_capacity;
         let mut state = self.state();
+        let mut subscription = Subscription {
+            replay: VecDeque::new(),
+            receivers: Vec::new(),
+            lag_policy: self.shared.config.lag_policy,
+            hub: Arc::clone(&self.shared),
+            topics: Vec::new(),
+            counted: false,
+            ended: false,
+        };
         if state.closed {
-            return Subscription {
-                replay: VecDeque::new(),
-                rx: None,
-                hub: Arc::clone(&self.shared),
-                key: None,
-            };
+            subscription.ended = true;
+            return subscription;
         }
-
-        let mut replay = VecDeque::new();
         if let Some(after) = last.parse::<u64>() {
             let oldest = state.replay.front().map_or(state.last_id + 1, |e| e.id);
             if after > state.last_id || after + 1 < oldest {
-                replay.push_back(Event::default().event(RESET).data("").encode());
+                subscription
+                    .replay
+                    .push_back(Event::default().event(RESET).data("").encode());
             }
-            replay.extend(
+            subscription.replay.extend(
                 state
                     .replay
                     .iter()
@@ -294,41 +308,35 @@ impl Hub {
                     .map(|e| e.event.clone()),
             );
         }
-
-        let key = state.next_subscriber;
-        state.next_subscriber += 1;
-        let mut names = Vec::with_capacity(topics.len());
         for topic in topics {
-            let name = match state.topics.get_key_value(*topic) {
-                Some((name, _)) => Arc::clone(name),
-                None => Arc::from(*topic),
-            };
-            let members = state.topics.entry(Arc::clone(&name)).or_default();
-            if !members.contains(&key) {
-                members.push(key);
-                names.push(name);
+            if subscription.topics.iter().any(|seen| &**seen == *topic) {
+                continue;
             }
+            let (name, rx) = match state.channels.get_key_value(*topic) {
+                Some((name, tx)) => (Arc::clone(name), tx.subscribe()),
+                None => {
+                    let (tx, rx) = broadcast::channel(capacity);
+                    let name: Arc<str> = Arc::from(*topic);
+                    state.channels.insert(Arc::clone(&name), tx);
+                    (name, rx)
+                }
+            };
+            subscription.topics.push(name);
+            subscription.receivers.push(Receiver {
+                stream: BroadcastStream::new(rx),
+                head: None,
+                done: false,
+            });
         }
-        state.subscribers.insert(
-            key,
-            Subscriber {
-                tx,
-                topics: names,
-                lagged: false,
-            },
-        );
-        Subscription {
-            replay,
-            rx: Some(rx),
-            hub: Arc::clone(&self.shared),
-            key: Some(key),
-        }
+        state.subscribers += 1;
+        subscription.counted = true;
+        subscription
     }
 
     /// How many subscriptions are open right now.
     #[must_use]
     pub fn subscriber_count(&self) -> usize {
-        self.state().subscribers.len()
+        self.state().subscribers
     }
 
     /// The id of the last published event (0 before the first).
@@ -337,80 +345,47 @@ impl Hub {
         self.state().last_id
     }
 
-    /// Ends every subscription, after `last` (if any) and what is already queued, and
-    /// refuses new ones (they end at once). For graceful shutdown: open SSE bodies
-    /// fed by the hub finish, so the server can stop.
+    /// Ends every subscription, after what it has not read yet and then `last` (if
+    /// any), and refuses new ones (they end at once). For graceful shutdown: open SSE
+    /// bodies fed by the hub finish, so the server can stop.
     pub fn close(&self, last: Option<Event>) {
         let mut state = self.state();
         state.closed = true;
-        let last = last.map(|event| event.encode());
-        for (_, subscriber) in state.subscribers.drain() {
-            if let Some(last) = &last {
-                // A full queue cannot take it; that subscriber ends without it.
-                let _ = subscriber.tx.try_send(last.clone());
-            }
-        }
-        state.topics.clear();
+        state.last_event = last.map(|event| event.encode());
+        // Dropping the senders ends every receiver once it has read what is queued.
+        state.channels.clear();
+        state.subscribers = 0;
     }
 }
 
-/// Sends to one subscriber; `false` when it must be removed.
-fn deliver(subscriber: &mut Subscriber, event: &EncodedEvent, policy: LagPolicy) -> bool {
-    if subscriber.lagged {
-        let permits = subscriber.tx.capacity();
-        if permits < 2 {
-            return !subscriber.tx.is_closed();
-        }
-        let gap = Event::default().event(GAP).data("").encode();
-        if subscriber.tx.try_send(gap).is_err() {
-            return !subscriber.tx.is_closed();
-        }
-        subscriber.lagged = false;
-    }
-    match subscriber.tx.try_send(event.clone()) {
-        Ok(()) => true,
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
-        Err(mpsc::error::TrySendError::Full(_)) => match policy {
-            LagPolicy::Close => false,
-            LagPolicy::SkipAhead => {
-                subscriber.lagged = true;
-                true
-            }
-        },
-    }
-}
-
-impl State {
-    fn remove(&mut self, key: u64) {
-        if let Some(subscriber) = self.subscribers.remove(&key) {
-            for topic in &subscriber.topics {
-                if let Some(members) = self.topics.get_mut(topic) {
-                    members.retain(|member| *member != key);
-                    if members.is_empty() {
-                        self.topics.remove(topic);
-                    }
-                }
-            }
-        }
-    }
+/// One topic's ring, as one subscriber reads it.
+struct Receiver {
+    stream: BroadcastStream<Arc<Published>>,
+    head: Option<Arc<Published>>,
+    done: bool,
 }
 
 /// The events of one subscriber: replay first, then live events. Ends when the hub
-/// closes it (lag policy, [`Hub::close`]). Leaves the hub when dropped.
+/// closes or when the subscriber falls behind under [`LagPolicy::Close`]. Leaves the
+/// hub when dropped.
 ///
 /// Feed it straight into [`SseBody`](crate::SseBody) or an adapter's `Sse`.
 pub struct Subscription {
     replay: VecDeque<EncodedEvent>,
-    rx: Option<mpsc::Receiver<EncodedEvent>>,
+    receivers: Vec<Receiver>,
+    lag_policy: LagPolicy,
     hub: Arc<Shared>,
-    key: Option<u64>,
+    topics: Vec<Arc<str>>,
+    counted: bool,
+    ended: bool,
 }
 
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
             .field("replay", &self.replay.len())
-            .field("open", &self.rx.is_some())
+            .field("topics", &self.receivers.len())
+            .field("ended", &self.ended)
             .finish_non_exhaustive()
     }
 }
@@ -419,24 +394,86 @@ impl Stream for Subscription {
     type Item = Result<EncodedEvent, Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(event) = self.replay.pop_front() {
+        let this = &mut *self;
+        if let Some(event) = this.replay.pop_front() {
             return Poll::Ready(Some(Ok(event)));
         }
-        match &mut self.rx {
-            Some(rx) => rx.poll_recv(cx).map(|event| event.map(Ok)),
-            None => Poll::Ready(None),
+        if this.ended {
+            return Poll::Ready(None);
         }
+        // Fill every empty head. Events of different topics are merged in id order:
+        // ids are given in send order under one lock, so once a head is seen, every
+        // smaller id of another topic is already visible there. Keep polling the empty
+        // ones until a pass finds nothing new, so no smaller id is missed.
+        loop {
+            let mut filled = false;
+            for receiver in &mut this.receivers {
+                if receiver.head.is_some() || receiver.done {
+                    continue;
+                }
+                match Pin::new(&mut receiver.stream).poll_next(cx) {
+                    Poll::Ready(Some(Ok(published))) => {
+                        receiver.head = Some(published);
+                        filled = true;
+                    }
+                    Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(_)))) => {
+                        match this.lag_policy {
+                            LagPolicy::Close => {
+                                this.ended = true;
+                                return Poll::Ready(None);
+                            }
+                            LagPolicy::SkipAhead => {
+                                return Poll::Ready(Some(Ok(Event::default()
+                                    .event(GAP)
+                                    .data("")
+                                    .encode())));
+                            }
+                        }
+                    }
+                    Poll::Ready(None) => receiver.done = true,
+                    Poll::Pending => {}
+                }
+            }
+            if !filled {
+                break;
+            }
+        }
+        let next = this
+            .receivers
+            .iter_mut()
+            .filter(|receiver| receiver.head.is_some())
+            .min_by_key(|receiver| receiver.head.as_ref().map_or(u64::MAX, |p| p.id));
+        if let Some(receiver) = next {
+            if let Some(published) = receiver.head.take() {
+                return Poll::Ready(Some(Ok(published.event.clone())));
+            }
+        }
+        if this.receivers.iter().all(|receiver| receiver.done) {
+            // The hub closed: send its last event, if any, then end.
+            this.ended = true;
+            let last = this.hub.state().last_event.clone();
+            return Poll::Ready(last.map(Ok));
+        }
+        Poll::Pending
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        if let Some(key) = self.key {
-            self.hub
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(key);
+        // Leave the rings first, so that a ring nobody reads any more can go.
+        self.receivers.clear();
+        let mut state = self.hub.state();
+        if self.counted && !state.closed {
+            state.subscribers -= 1;
+        }
+        for topic in &self.topics {
+            if state
+                .channels
+                .get(topic)
+                .is_some_and(|tx| tx.receiver_count() == 0)
+            {
+                state.channels.remove(topic);
+            }
         }
     }
 }
@@ -592,14 +629,17 @@ mod tests {
             got.extend(ids(&drain(&mut fast)));
         }
         assert_eq!(got, (1..=50).collect::<Vec<_>>());
-        assert_eq!(
-            hub.subscriber_count(),
-            1,
-            "the slow subscriber was not removed"
-        );
-        // It keeps what was queued (bounded), then ends; its client resumes by id.
-        assert_eq!(ids(&drain(&mut slow)), [1, 2, 3, 4]);
+        // Memory is bounded by the ring: only the last 4 events are held.
+        assert!(hub.state().channels["t"].len() <= 4);
+        // The slow one fell out of the ring: its stream ends (its client resumes by
+        // id from the replay buffer), and it leaves the hub when the server drops it.
+        assert!(drain(&mut slow).is_empty());
         assert!(ended(&mut slow));
+        assert_eq!(hub.subscriber_count(), 2);
+        drop(slow);
+        assert_eq!(hub.subscriber_count(), 1);
+        let mut resumed = hub.subscribe(&["t"], &last(10));
+        assert_eq!(ids(&drain(&mut resumed)), (11..=50).collect::<Vec<_>>());
     }
 
     #[test]
@@ -612,12 +652,25 @@ mod tests {
         for n in 1..=10 {
             hub.publish("t", Event::default().data(n.to_string()));
         }
-        assert_eq!(ids(&drain(&mut slow)), [1, 2, 3, 4]);
-        hub.publish("t", Event::default().data("11"));
         let events = drain(&mut slow);
         assert_eq!(events[0].0, "gap");
-        assert_eq!(ids(&events), [11]);
+        assert_eq!(ids(&events), [7, 8, 9, 10]);
+        hub.publish("t", Event::default().data("11"));
+        assert_eq!(ids(&drain(&mut slow)), [11]);
         assert_eq!(hub.subscriber_count(), 1);
+    }
+
+    #[test]
+    fn a_subscriber_of_several_topics_gets_them_in_id_order() {
+        let hub = Hub::new();
+        let mut both = hub.subscribe(&["a", "b", "a"], &LastEventId::none());
+        for n in 1..=20 {
+            hub.publish(
+                if n % 3 == 0 { "a" } else { "b" },
+                Event::default().data(n.to_string()),
+            );
+        }
+        assert_eq!(ids(&drain(&mut both)), (1..=20).collect::<Vec<_>>());
     }
 
     #[test]
@@ -632,7 +685,7 @@ mod tests {
             drop(subscription);
         }
         assert_eq!(hub.subscriber_count(), 0);
-        assert!(hub.state().topics.is_empty(), "topic lists leak");
+        assert!(hub.state().channels.is_empty(), "topic rings leak");
     }
 
     #[test]
