@@ -42,8 +42,8 @@
 //! - **Decoding.** [`Decoder`] parses a stream exactly like a browser, in bounded
 //!   memory, for clients and tests.
 //! - **Broadcast.** [`Hub`] publishes an event once to every subscriber of a topic,
-//!   replays what a reconnecting client missed, and keeps every subscriber's queue
-//!   bounded.
+//!   replays what a reconnecting client missed, and bounds memory with one ring per
+//!   topic, whatever the number of subscribers.
 //! - **Lifecycle.** [`Shutdown`] ends open streams so graceful shutdown completes;
 //!   [`channel`] tells a producer when its client is gone; [`SseLayer`] (tower) and
 //!   [`StreamLimit`] bound how many streams are open, the way browsers understand.
