@@ -266,6 +266,44 @@ fn record(item: &sse_core::Decoded, now: u128, latencies: &mut Vec<u64>) {
     }
 }
 
+/// Opens `count` idle event streams (`GET /fanout`) and returns them once the server
+/// counts them all as subscribers.
+///
+/// # Errors
+///
+/// On a socket error, or when the server does not count them within a minute.
+pub async fn open_idle(
+    addr: std::net::SocketAddr,
+    count: usize,
+) -> std::io::Result<Vec<tokio::net::TcpStream>> {
+    use tokio::io::AsyncWriteExt;
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut socket = tokio::net::TcpStream::connect(addr).await?;
+        socket
+            .write_all(b"GET /fanout HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n")
+            .await?;
+        sockets.push(socket);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now: usize = request(addr, "GET", "/subscribers")
+            .await?
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        if now >= count {
+            return Ok(sockets);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(std::io::Error::other(format!(
+                "only {now} of {count} subscribed"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Subscribes `subscribers` clients to `/fanout`, publishes, and measures delivery.
 ///
 /// # Errors
@@ -277,32 +315,8 @@ pub async fn run_fanout(
     subscribers: usize,
     publish: Publish,
 ) -> std::io::Result<FanoutResult> {
-    use tokio::io::AsyncWriteExt;
-    let mut sockets = Vec::with_capacity(subscribers);
-    for _ in 0..subscribers {
-        let mut socket = tokio::net::TcpStream::connect(addr).await?;
-        socket
-            .write_all(b"GET /fanout HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n")
-            .await?;
-        sockets.push(socket);
-    }
+    let sockets = open_idle(addr, subscribers).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let count: usize = request(addr, "GET", "/subscribers")
-            .await?
-            .trim()
-            .parse()
-            .unwrap_or(0);
-        if count >= subscribers {
-            break;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(std::io::Error::other(format!(
-                "only {count} of {subscribers} subscribed"
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let readers: Vec<_> = sockets
         .into_iter()
         .map(|socket| tokio::spawn(subscriber(socket, publish.n)))

@@ -80,6 +80,16 @@ enum Cmd {
         #[arg(long, default_value = "target/compare-fanout.json")]
         json: PathBuf,
     },
+    /// Idle memory: the server's resident memory per open, idle event stream, at each
+    /// number of connections (every variant in alternation).
+    Memory {
+        /// Numbers of idle connections to measure at.
+        #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
+        connections: Vec<usize>,
+        /// Only these variants (default: all).
+        #[arg(long, value_enum)]
+        only: Vec<Variant>,
+    },
     /// Serve one variant (used by `bench`, which starts each server pinned to core 0).
     Serve {
         /// Which server and SSE implementation.
@@ -123,6 +133,14 @@ fn main() -> std::io::Result<()> {
                 rate,
             };
             fanout(&variants, rounds.max(1), subscribers.max(1), publish, &json)
+        }
+        Cmd::Memory { connections, only } => {
+            let variants = if only.is_empty() {
+                Variant::ALL.to_vec()
+            } else {
+                only
+            };
+            memory(&variants, &connections)
         }
         Cmd::Serve { variant, port } => {
             compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -211,6 +229,66 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
+}
+
+/// The resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> std::io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| std::io::Error::other("no VmRSS"))
+}
+
+fn memory(variants: &[Variant], connections: &[usize]) -> std::io::Result<()> {
+    let pinned = pin_client();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let mut table = Vec::new();
+    for &count in connections {
+        for &variant in variants {
+            let (server, addr) = start(variant, pinned)?;
+            let pid = server.0.id();
+            let per_connection = runtime.block_on(async {
+                // Warm up the server's allocator and accept path with one stream.
+                let before = {
+                    let _one = compare::fanout::open_idle(addr, 1).await?;
+                    std::thread::sleep(Duration::from_millis(200));
+                    rss(pid)?
+                };
+                let streams = compare::fanout::open_idle(addr, count).await?;
+                std::thread::sleep(Duration::from_millis(500));
+                let after = rss(pid)?;
+                drop(streams);
+                Ok::<_, std::io::Error>(after.saturating_sub(before) as f64 / count as f64)
+            })?;
+            drop(server);
+            eprintln!(
+                "{count:>6} idle streams: {:<18} {:>8.1} KiB per connection",
+                variant.name(),
+                per_connection / 1024.0
+            );
+            table.push((count, variant, per_connection));
+        }
+    }
+    println!(
+        "\nIdle memory: server RSS growth per open, idle event stream{}\n",
+        if pinned {
+            ", server on core 0, client on core 1"
+        } else {
+            ""
+        }
+    );
+    println!("| variant | connections | KiB per connection |");
+    println!("|---|---|---|");
+    for (count, variant, bytes) in table {
+        println!("| {} | {count} | {:.1} |", variant.name(), bytes / 1024.0);
+    }
+    Ok(())
 }
 
 fn pin_client() -> bool {
