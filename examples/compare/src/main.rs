@@ -231,6 +231,29 @@ fn median(values: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
+/// Shows how far a run is: a bar redrawn in place on a terminal, one line per step
+/// otherwise (logs, CI).
+fn progress(done: usize, total: usize, text: &str) {
+    use std::io::{IsTerminal, Write};
+    let width = 24;
+    let filled = width * done / total.max(1);
+    let bar = format!(
+        "[{}{}] {done:>3}/{total}",
+        "#".repeat(filled),
+        "-".repeat(width - filled)
+    );
+    let mut stderr = std::io::stderr();
+    if stderr.is_terminal() {
+        let _ = write!(stderr, "\r\x1b[2K{bar} {text}");
+        if done == total {
+            let _ = writeln!(stderr);
+        }
+        let _ = stderr.flush();
+    } else {
+        let _ = writeln!(stderr, "{bar} {text}");
+    }
+}
+
 /// The resident memory of process `pid`, in bytes.
 fn rss(pid: u32) -> std::io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -249,6 +272,8 @@ fn memory(variants: &[Variant], connections: &[usize]) -> std::io::Result<()> {
         .enable_all()
         .build()?;
     let mut table = Vec::new();
+    let total = connections.len() * variants.len();
+    let mut done = 0;
     for &count in connections {
         for &variant in variants {
             let (server, addr) = start(variant, pinned)?;
@@ -267,10 +292,15 @@ fn memory(variants: &[Variant], connections: &[usize]) -> std::io::Result<()> {
                 Ok::<_, std::io::Error>(after.saturating_sub(before) as f64 / count as f64)
             })?;
             drop(server);
-            eprintln!(
-                "{count:>6} idle streams: {:<18} {:>8.1} KiB per connection",
-                variant.name(),
-                per_connection / 1024.0
+            done += 1;
+            progress(
+                done,
+                total,
+                &format!(
+                    "{count:>6} idle streams: {:<18} {:>8.1} KiB per connection",
+                    variant.name(),
+                    per_connection / 1024.0
+                ),
             );
             table.push((count, variant, per_connection));
         }
@@ -346,13 +376,17 @@ fn fanout(
             drop(server);
             done += 1;
             let rate = result.deliveries as f64 / result.seconds;
-            eprintln!(
-                "[{done:>3}/{total}] round {round}: {:<18} {:>7.3} M deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            progress(
+                done,
+                total,
+                &format!(
+                "round {round}: {:<18} {:>7.3} M deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
                 variant.name(),
                 rate / 1e6,
                 result.latency_ms(0.5),
                 result.latency_ms(0.99),
                 result.latency_ms(1.0)
+            ),
             );
             let row = &mut rows[i];
             row.deliveries_per_second.push(rate);
@@ -465,10 +499,14 @@ fn bench(
             })?;
             drop(server);
             done += 1;
-            eprintln!(
-                "[{done:>3}/{total}] round {round}: {:<18} {:>7.2} M events/s",
-                variant.name(),
-                rate / 1e6
+            progress(
+                done,
+                total,
+                &format!(
+                    "round {round}: {:<18} {:>7.2} M events/s",
+                    variant.name(),
+                    rate / 1e6
+                ),
             );
             results[i].push(rate);
         }
