@@ -83,6 +83,9 @@ enum Cmd {
     /// Idle memory: the server's resident memory per open, idle event stream, at each
     /// number of connections (every variant in alternation).
     Memory {
+        /// Where to write the JSON results.
+        #[arg(long, default_value = "target/compare-memory.json")]
+        json: PathBuf,
         /// Numbers of idle connections to measure at.
         #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
         connections: Vec<usize>,
@@ -134,13 +137,17 @@ fn main() -> std::io::Result<()> {
             };
             fanout(&variants, rounds.max(1), subscribers.max(1), publish, &json)
         }
-        Cmd::Memory { connections, only } => {
+        Cmd::Memory {
+            connections,
+            only,
+            json,
+        } => {
             let variants = if only.is_empty() {
                 Variant::ALL.to_vec()
             } else {
                 only
             };
-            memory(&variants, &connections)
+            memory(&variants, &connections, &json)
         }
         Cmd::Serve { variant, port } => {
             compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -265,7 +272,7 @@ fn rss(pid: u32) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::other("no VmRSS"))
 }
 
-fn memory(variants: &[Variant], connections: &[usize]) -> std::io::Result<()> {
+fn memory(variants: &[Variant], connections: &[usize], json: &PathBuf) -> std::io::Result<()> {
     let pinned = pin_client();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -315,9 +322,22 @@ fn memory(variants: &[Variant], connections: &[usize]) -> std::io::Result<()> {
     );
     println!("| variant | connections | KiB per connection |");
     println!("|---|---|---|");
-    for (count, variant, bytes) in table {
+    for &(count, variant, bytes) in &table {
         println!("| {} | {count} | {:.1} |", variant.name(), bytes / 1024.0);
     }
+    if let Some(dir) = json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let results: Vec<_> = table
+        .iter()
+        .map(|(count, variant, bytes)| serde_json::json!({ "variant": variant.name(), "connections": count, "bytes_per_connection": bytes }))
+        .collect();
+    let report = serde_json::json!({ "workload": { "kind": "idle-memory", "pinned": pinned }, "results": results });
+    std::fs::write(
+        json,
+        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
+    )?;
+    eprintln!("\nJSON: {}", json.display());
     Ok(())
 }
 
