@@ -79,6 +79,11 @@ enum Cmd {
         /// Where to write the JSON results.
         #[arg(long, default_value = "target/compare-fanout.json")]
         json: PathBuf,
+        /// Measure a server that is already running at this address (for example
+        /// `compare serve` under `strace -c` or `perf`) instead of starting each
+        /// variant; `--only` then names it (one variant).
+        #[arg(long)]
+        at: Option<SocketAddr>,
     },
     /// Idle memory: the server's resident memory per open, idle event stream, at each
     /// number of connections (every variant in alternation).
@@ -124,12 +129,37 @@ fn main() -> std::io::Result<()> {
             rounds,
             only,
             json,
+            at,
         } => {
             let variants = if only.is_empty() {
                 Variant::ALL.to_vec()
             } else {
                 only
             };
+            if let Some(addr) = at {
+                let publish = compare::fanout::Publish {
+                    n: events.clamp(1, 4096),
+                    size: size.max(20),
+                    rate,
+                };
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()?;
+                let result = runtime.block_on(compare::fanout::run_fanout(
+                    addr,
+                    subscribers.max(1),
+                    publish,
+                ))?;
+                println!(
+                    "{addr}: {:.3} M deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                    result.deliveries as f64 / result.seconds / 1e6,
+                    result.latency_ms(0.5),
+                    result.latency_ms(0.99),
+                    result.latency_ms(1.0)
+                );
+                return Ok(());
+            }
             let publish = compare::fanout::Publish {
                 n: events.clamp(1, 4096),
                 size: size.max(20),
