@@ -131,39 +131,24 @@ fn main() -> std::io::Result<()> {
             json,
             at,
         } => {
-            let variants = if only.is_empty() {
-                Variant::ALL.to_vec()
-            } else {
-                only
-            };
-            if let Some(addr) = at {
-                let publish = compare::fanout::Publish {
-                    n: events.clamp(1, 4096),
-                    size: size.max(20),
-                    rate,
-                };
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()?;
-                let result = runtime.block_on(compare::fanout::run_fanout(
-                    addr,
-                    subscribers.max(1),
-                    publish,
-                ))?;
-                println!(
-                    "{addr}: {:.3} M deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-                    result.deliveries as f64 / result.seconds / 1e6,
-                    result.latency_ms(0.5),
-                    result.latency_ms(0.99),
-                    result.latency_ms(1.0)
-                );
-                return Ok(());
-            }
             let publish = compare::fanout::Publish {
                 n: events.clamp(1, 4096),
                 size: size.max(20),
                 rate,
+            };
+            if let Some(addr) = at {
+                let result = client_runtime()?.block_on(compare::fanout::run_fanout(
+                    addr,
+                    subscribers.max(1),
+                    publish,
+                ))?;
+                println!("{addr}: {}", fanout_summary(&result));
+                return Ok(());
+            }
+            let variants = if only.is_empty() {
+                Variant::ALL.to_vec()
+            } else {
+                only
             };
             fanout(&variants, rounds.max(1), subscribers.max(1), publish, &json)
         }
@@ -268,6 +253,25 @@ fn median(values: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
+/// The client's runtime: one worker thread (the process is pinned to one core).
+fn client_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+}
+
+/// One fan-out result on one line.
+fn fanout_summary(result: &compare::fanout::FanoutResult) -> String {
+    format!(
+        "{:>7.3} M deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        result.deliveries as f64 / result.seconds / 1e6,
+        result.latency_ms(0.5),
+        result.latency_ms(0.99),
+        result.latency_ms(1.0)
+    )
+}
+
 /// Shows how far a run is: a bar redrawn in place on a terminal, one line per step
 /// otherwise (logs, CI).
 fn progress(done: usize, total: usize, text: &str) {
@@ -304,10 +308,7 @@ fn rss(pid: u32) -> std::io::Result<u64> {
 
 fn memory(variants: &[Variant], connections: &[usize], json: &PathBuf) -> std::io::Result<()> {
     let pinned = pin_client();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let runtime = client_runtime()?;
     let mut table = Vec::new();
     let total = connections.len() * variants.len();
     let mut done = 0;
@@ -402,10 +403,7 @@ fn fanout(
     json: &PathBuf,
 ) -> std::io::Result<()> {
     let pinned = pin_client();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let runtime = client_runtime()?;
     let total = rounds * variants.len();
     let mut rows: Vec<FanoutRow> = variants
         .iter()
@@ -508,10 +506,7 @@ fn bench(
     json: &PathBuf,
 ) -> std::io::Result<()> {
     let pinned = pin_client();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let runtime = client_runtime()?;
     let total = rounds * variants.len();
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     let mut done = 0;
