@@ -54,21 +54,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let (trigger, stop) = Shutdown::new();
-    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
     let app = router(App { countdown, stop });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        // End the event streams, or graceful shutdown would wait for them forever.
-        trigger.fire();
-        let _ = stopping_tx.send(());
-    });
-    let server = std::future::IntoFuture::into_future(server);
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => result,
-        () = async {
-            let _ = stopping.await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => Ok(()),
-    }
+    countdown::serve_gracefully(shutdown, trigger, SHUTDOWN_GRACE, |signal| {
+        std::future::IntoFuture::into_future(
+            axum::serve(listener, app).with_graceful_shutdown(signal),
+        )
+    })
+    .await
 }

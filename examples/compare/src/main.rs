@@ -145,11 +145,7 @@ fn main() -> std::io::Result<()> {
                 println!("{addr}: {}", fanout_summary(&result));
                 return Ok(());
             }
-            let variants = if only.is_empty() {
-                Variant::ALL.to_vec()
-            } else {
-                only
-            };
+            let variants = all_if_empty(only);
             fanout(&variants, rounds.max(1), subscribers.max(1), publish, &json)
         }
         Cmd::Memory {
@@ -157,11 +153,7 @@ fn main() -> std::io::Result<()> {
             only,
             json,
         } => {
-            let variants = if only.is_empty() {
-                Variant::ALL.to_vec()
-            } else {
-                only
-            };
+            let variants = all_if_empty(only);
             memory(&variants, &connections, &json)
         }
         Cmd::Serve { variant, port } => {
@@ -175,11 +167,7 @@ fn main() -> std::io::Result<()> {
             only,
             json,
         } => {
-            let variants = if only.is_empty() {
-                Variant::ALL.to_vec()
-            } else {
-                only
-            };
+            let variants = all_if_empty(only);
             let burst = Burst { n: events, size };
             bench(&variants, rounds.max(1), burst, connections.max(1), &json)
         }
@@ -251,6 +239,15 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
+}
+
+/// The variants named with `--only`, or every variant.
+fn all_if_empty(only: Vec<Variant>) -> Vec<Variant> {
+    if only.is_empty() {
+        Variant::ALL.to_vec()
+    } else {
+        only
+    }
 }
 
 /// The client's runtime: one worker thread (the process is pinned to one core).

@@ -1,5 +1,5 @@
-//! Every variant of the comparison serves the same burst, and the benchmark's reader
-//! counts it exactly: the numbers compare like with like.
+//! Every variant of the comparison serves the same workloads, and the benchmark's
+//! readers count them exactly: the numbers compare like with like.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -9,25 +9,28 @@ use std::time::Duration;
 
 use compare::{read_burst, Burst, Variant};
 
+/// Starts `variant` on a free port of 127.0.0.1, in a thread of its own.
+async fn start(variant: Variant) -> SocketAddr {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    std::thread::spawn(move || compare::serve(variant, addr));
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return addr;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} did not start", variant.name());
+}
+
 #[tokio::test]
 async fn every_variant_serves_the_same_burst() {
     for variant in Variant::ALL {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        std::thread::spawn(move || compare::serve(variant, addr));
-        let mut ready = false;
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(ready, "{} did not start", variant.name());
+        let addr = start(variant).await;
         for burst in [
             Burst { n: 1, size: 1 },
             Burst { n: 5000, size: 64 },
@@ -45,19 +48,7 @@ async fn every_variant_serves_the_same_burst() {
 #[tokio::test]
 async fn every_variant_fans_out_every_event_to_every_subscriber() {
     for variant in Variant::ALL {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        std::thread::spawn(move || compare::serve(variant, addr));
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let addr = start(variant).await;
         let publish = compare::fanout::Publish {
             n: 50,
             size: 64,

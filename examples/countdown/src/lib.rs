@@ -246,6 +246,42 @@ impl Drop for OpenStream {
 /// A boxed "shut down now" future, the form every example's `serve` accepts.
 pub type Signal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
+/// Runs a server that stops gracefully on a signal, the way every example needs it:
+/// when `shutdown` completes, `trigger` ends every event stream (or the server's
+/// graceful shutdown would wait for them forever), and the server gets `grace` to
+/// finish before it is given up on.
+///
+/// `server` builds the server with the signal it must stop on.
+///
+/// # Errors
+///
+/// When the server fails.
+pub async fn serve_gracefully<F, S>(
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    trigger: sse_core::ShutdownTrigger,
+    grace: Duration,
+    server: F,
+) -> std::io::Result<()>
+where
+    F: FnOnce(Signal) -> S,
+    S: std::future::Future<Output = std::io::Result<()>>,
+{
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    let server = server(Box::pin(async move {
+        shutdown.await;
+        trigger.fire();
+        let _ = stopping_tx.send(());
+    }));
+    let give_up = async move {
+        let _ = stopping.await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = give_up => Ok(()),
+    }
+}
+
 /// The `main` of every example: parses the flags, binds, says where to look, and
 /// serves with `serve` until Ctrl-C.
 ///

@@ -47,6 +47,9 @@ pub async fn serve(
                 _ => StatusCode::NOT_FOUND.into_response(),
             }
         });
+    // Written out rather than through `countdown::serve_gracefully`: inside that
+    // generic function warp's server future fails the higher-ranked `Send` check of
+    // `tokio::spawn` (the same rustc limitation as with `path("..")` above).
     let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
     let server = warp::serve(routes)
         .incoming(listener)
