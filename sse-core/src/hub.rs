@@ -158,6 +158,9 @@ struct Shared {
 #[derive(Default)]
 struct State {
     last_id: u64,
+    /// The order of sends on the rings, for merging topics: one sequence for
+    /// [`Hub::publish`] and [`Hub::relay`] alike.
+    sent: u64,
     replay: VecDeque<Retained>,
     replay_bytes: usize,
     /// One shared ring per topic: publishing is one `send`, whatever the number of
@@ -191,6 +194,30 @@ impl fmt::Debug for Hub {
             .field("config", &self.shared.config)
             .field("subscribers", &self.subscriber_count())
             .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    /// Sends `event` on the ring of `topic`, if anybody listens, and returns the
+    /// topic's shared name.
+    fn send(&mut self, topic: &str, event: &EncodedEvent) -> Arc<str> {
+        self.sent += 1;
+        let id = self.sent;
+        match self.channels.get_key_value(topic) {
+            Some((name, tx)) => {
+                let name = Arc::clone(name);
+                let published = Arc::new(Published {
+                    id,
+                    event: event.clone(),
+                });
+                if tx.send(published).is_err() {
+                    // Nobody listens any more.
+                    self.channels.remove(&name);
+                }
+                name
+            }
+            None => Arc::from(topic),
+        }
     }
 }
 
@@ -231,31 +258,12 @@ impl Hub {
             return id;
         }
         let event = event.id(id).encode();
+        let name = state.send(topic, &event);
         let State {
             replay,
             replay_bytes,
-            channels,
             ..
         } = &mut *state;
-        let name = match channels.get_key_value(topic) {
-            Some((name, tx)) => {
-                if tx
-                    .send(Arc::new(Published {
-                        id,
-                        event: event.clone(),
-                    }))
-                    .is_err()
-                {
-                    // Nobody listens any more.
-                    let name = Arc::clone(name);
-                    channels.remove(&name);
-                    name
-                } else {
-                    Arc::clone(name)
-                }
-            }
-            None => Arc::from(topic),
-        };
         if config.replay_count > 0 {
             *replay_bytes += event.len();
             replay.push_back(Retained {
@@ -271,6 +279,22 @@ impl Hub {
             }
         }
         id
+    }
+
+    /// Delivers an event numbered elsewhere to the local subscribers of `topic`, as it
+    /// is: for a backplane (such as `sse-redis`) that orders and retains events itself
+    /// and feeds them to the hub of each instance.
+    ///
+    /// Unlike [`publish`](Hub::publish), the event keeps its own id, the hub's
+    /// numbering ([`last_id`](Hub::last_id)) does not move and nothing is retained for
+    /// replay: the backplane replays with [`Subscription::prepend`]. Subscribers of
+    /// several topics get relayed events in the order they were relayed. Never waits;
+    /// does nothing after [`close`](Hub::close).
+    pub fn relay(&self, topic: &str, event: EncodedEvent) {
+        let mut state = self.state();
+        if !state.closed {
+            state.send(topic, &event);
+        }
     }
 
     /// Subscribes to `topics`, resuming after `last` (see [`Hub`]): the stream yields
@@ -339,6 +363,15 @@ impl Hub {
         self.state().subscribers
     }
 
+    /// How many open subscriptions follow `topic` right now.
+    #[must_use]
+    pub fn subscribers_of(&self, topic: &str) -> usize {
+        self.state()
+            .channels
+            .get(topic)
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+
     /// The id of the last published event (0 before the first).
     #[must_use]
     pub fn last_id(&self) -> u64 {
@@ -378,6 +411,19 @@ pub struct Subscription {
     topics: Vec<Arc<str>>,
     counted: bool,
     ended: bool,
+}
+
+impl Subscription {
+    /// Puts `events` before everything this subscription has not yielded yet, in
+    /// their order: how a backplane that retains events itself (see
+    /// [`Hub::relay`]) replays them. Subscribe first, then fetch what the client
+    /// missed up to the point of subscribing, then prepend it: the live events that
+    /// arrive meanwhile wait in the subscription's queue, after the replay.
+    pub fn prepend(&mut self, events: impl IntoIterator<Item = EncodedEvent>) {
+        let mut events: VecDeque<EncodedEvent> = events.into_iter().collect();
+        events.append(&mut self.replay);
+        self.replay = events;
+    }
 }
 
 impl fmt::Debug for Subscription {
@@ -485,7 +531,7 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
-    use crate::{Decoded, Decoder};
+    use crate::{Decoded, Decoder, EventId};
 
     fn last(id: u64) -> LastEventId {
         LastEventId::from_bytes(id.to_string().as_bytes())
@@ -671,6 +717,84 @@ mod tests {
             );
         }
         assert_eq!(ids(&drain(&mut both)), (1..=20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn relayed_events_keep_their_id_and_leave_numbering_and_replay_alone() {
+        let hub = Hub::new();
+        let mut a = hub.subscribe(&["a"], &LastEventId::none());
+        let mut both = hub.subscribe(&["a", "b"], &LastEventId::none());
+        assert_eq!((hub.subscribers_of("a"), hub.subscribers_of("b")), (2, 1));
+        assert_eq!(hub.subscribers_of("c"), 0);
+        hub.relay(
+            "b",
+            Event::default()
+                .id(EventId::from_static("9-0"))
+                .data("b first")
+                .encode(),
+        );
+        hub.publish("a", Event::default().data("numbered"));
+        hub.relay(
+            "a",
+            Event::default()
+                .id(EventId::from_static("7-3"))
+                .data("relayed")
+                .encode(),
+        );
+        assert_eq!(hub.last_id(), 1, "relay moved the numbering");
+
+        let got = drain(&mut a);
+        assert_eq!(
+            got.iter().map(|e| &*e.2).collect::<Vec<_>>(),
+            ["1", "7-3"],
+            "relayed id replaced"
+        );
+        let got = drain(&mut both);
+        assert_eq!(
+            got.iter().map(|e| &*e.1).collect::<Vec<_>>(),
+            ["b first", "numbered", "relayed"],
+            "not in relay order"
+        );
+        // Only the numbered event is retained.
+        let mut late = hub.subscribe(&["a"], &last(0));
+        assert_eq!(ids(&drain(&mut late)), [1]);
+        drop((a, both, late));
+        assert_eq!(hub.subscribers_of("a"), 0);
+        hub.close(None);
+        hub.relay("a", Event::default().data("after close").encode());
+    }
+
+    #[test]
+    fn prepended_events_go_before_everything_not_yet_yielded() {
+        let hub = Hub::new();
+        let mut sub = hub.subscribe(&["a"], &LastEventId::none());
+        hub.relay(
+            "a",
+            Event::default()
+                .id(EventId::from_static("3"))
+                .data("live")
+                .encode(),
+        );
+        sub.prepend([
+            Event::default()
+                .id(EventId::from_static("1"))
+                .data("old")
+                .encode(),
+            Event::default()
+                .id(EventId::from_static("2"))
+                .data("missed too")
+                .encode(),
+        ]);
+        sub.prepend([Event::default().event(RESET).data("").encode()]);
+        let got = drain(&mut sub);
+        assert_eq!(
+            got.iter().map(|e| &*e.0).collect::<Vec<_>>(),
+            ["reset", "message", "message", "message"]
+        );
+        assert_eq!(
+            got.iter().skip(1).map(|e| &*e.2).collect::<Vec<_>>(),
+            ["1", "2", "3"]
+        );
     }
 
     #[test]
