@@ -209,12 +209,50 @@ impl Event {
         self
     }
 
+    /// The fields set on this event, to read them back: for a backplane that stores
+    /// events field by field, or for logging.
+    ///
+    /// ```
+    /// use sse_core::{Event, EventType};
+    ///
+    /// let event = Event::default().event(EventType::from_static("tick")).data("1");
+    /// let fields = event.fields();
+    /// assert_eq!(fields.event.map(|t| t.as_str()), Some("tick"));
+    /// assert_eq!(fields.data.map(|d| d.as_bytes()), Some(&b"1"[..]));
+    /// assert!(fields.id.is_none() && fields.retry.is_none() && fields.comment.is_none());
+    /// ```
+    pub fn fields(&self) -> EventFields<'_> {
+        EventFields {
+            id: self.id.as_ref(),
+            event: self.event.as_ref(),
+            retry: self.retry,
+            data: self.data.as_ref(),
+            comment: self.comment.as_ref(),
+        }
+    }
+
     /// Encodes the event into its wire form, ready to be sent to any number of
     /// streams.
     #[must_use]
     pub fn encode(&self) -> EncodedEvent {
         EncodedEvent(encode::event(self))
     }
+}
+
+/// The fields of an [`Event`], borrowed: see [`Event::fields`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventFields<'a> {
+    /// The `id` field.
+    pub id: Option<&'a EventId>,
+    /// The `event` field (the type).
+    pub event: Option<&'a EventType>,
+    /// The `retry` field.
+    pub retry: Option<Duration>,
+    /// The data, before it is split into `data:` lines.
+    pub data: Option<&'a Data>,
+    /// The comment, before it is split into `:` lines.
+    pub comment: Option<&'a Data>,
 }
 
 /// An event in its wire form: the exact bytes of one event, ending in an empty line.

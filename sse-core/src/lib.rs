@@ -80,7 +80,7 @@ mod shutdown;
 pub use body::{BoxError, SseBody, DEFAULT_MAX_FRAME_SIZE};
 pub use channel::{channel, Disconnected, EventReceiver, EventSender};
 pub use decode::{DecodeError, Decoded, Decoder, MessageEvent, DEFAULT_MAX_EVENT_SIZE};
-pub use event::{Data, EncodedEvent, Event};
+pub use event::{Data, EncodedEvent, Event, EventFields};
 pub use field::{EventId, EventType, FieldKind, InvalidField};
 pub use hub::{Hub, HubBuilder, LagPolicy, Subscription, GAP, RESET};
 pub use keep_alive::KeepAlive;
