@@ -1,1 +1,34 @@
-//! placeholder
+//! A Redis Streams backplane for the [sse-core](sse_core) hub: run several instances of
+//! a server behind a load balancer, publish on any of them, and every subscriber of
+//! every instance gets the event, in the same order; a browser that reconnects to
+//! another instance resumes with its `Last-Event-ID`, without loss or duplicates.
+//!
+//! See [`RedisHub`] for how it works and what happens when Redis fails.
+//!
+//! ```no_run
+//! use sse_redis::{Event, EventType, LastEventId, RedisHub};
+//!
+//! # async fn run() -> Result<(), sse_redis::Error> {
+//! let hub = RedisHub::builder(redis::Client::open("redis://127.0.0.1:6379/")?)
+//!     .key_prefix("chat-app:")
+//!     .max_len(50_000)
+//!     .connect()
+//!     .await?;
+//! let mut news = hub.subscribe("news", &LastEventId::none()).await?;
+//! hub.publish("news", Event::default().event(EventType::from_static("headline")).data("hello"))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod entry_id;
+mod hub;
+
+pub use entry_id::{EntryId, InvalidEntryId};
+pub use hub::{Error, RedisHub, RedisHubBuilder};
+/// The Redis client this crate is built on, for [`RedisHub::builder`].
+pub use redis;
+pub use sse_core::{
+    EncodedEvent, Event, EventId, EventType, LagPolicy, LastEventId, Subscription, GAP, RESET,
+};

@@ -1,0 +1,739 @@
+//! [`RedisHub`]: the sse-core hub with Redis Streams as its backplane.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
+use redis::{AsyncConnectionConfig, Client, FromRedisValue, RedisError, Value};
+use sse_core::{
+    Data, EncodedEvent, Event, EventType, Hub, LagPolicy, LastEventId, Subscription, RESET,
+};
+use tokio::sync::Notify;
+
+use crate::entry_id::EntryId;
+
+/// The stream fields an event is stored in. Other fields are ignored when reading, so
+/// any Redis client can publish (`XADD <prefix><topic> * event tick data 42`).
+const FIELD_EVENT: &str = "event";
+const FIELD_DATA: &str = "data";
+const FIELD_RETRY: &str = "retry";
+const FIELD_COMMENT: &str = "comment";
+/// Written only for an event with no field at all: an entry needs one.
+const FIELD_EMPTY: &str = "empty";
+
+/// What went wrong in a [`RedisHub`] call.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Redis could not be reached or refused the command. Nothing was published.
+    Redis(RedisError),
+    /// Redis answered something that is not what the command returns.
+    UnexpectedReply(String),
+    /// The client resumes after an entry this instance has not read yet, and its
+    /// reader did not get there within the hub's timeout (Redis is unreachable).
+    CatchUp(EntryId),
+    /// The hub was closed.
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Redis(e) => write!(f, "redis: {e}"),
+            Self::UnexpectedReply(what) => write!(f, "unexpected reply from redis: {what}"),
+            Self::CatchUp(id) => write!(
+                f,
+                "this instance has not read up to entry {id} in time; is redis reachable?"
+            ),
+            Self::Closed => f.write_str("the hub is closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Redis(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<RedisError> for Error {
+    fn from(e: RedisError) -> Self {
+        Self::Redis(e)
+    }
+}
+
+/// Builds a [`RedisHub`]; see the setters for the defaults.
+#[must_use]
+pub struct RedisHubBuilder {
+    client: Client,
+    prefix: String,
+    max_len: usize,
+    batch: usize,
+    block: Duration,
+    timeout: Duration,
+    backoff: (Duration, Duration),
+    queue_capacity: usize,
+    lag_policy: LagPolicy,
+}
+
+impl fmt::Debug for RedisHubBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisHubBuilder")
+            .field("prefix", &self.prefix)
+            .field("max_len", &self.max_len)
+            .field("batch", &self.batch)
+            .field("block", &self.block)
+            .field("timeout", &self.timeout)
+            .field("backoff", &self.backoff)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("lag_policy", &self.lag_policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisHubBuilder {
+    /// The prefix of the stream keys: topic `chat` is the stream `<prefix>chat`
+    /// (default `sse:`). Instances that share a prefix share their topics.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// About how many entries each topic's stream keeps (`XADD ... MAXLEN ~ n`,
+    /// default 10 000, at least 1): the replay window. A client that resumes after an
+    /// entry that was trimmed gets [`RESET`] first. Redis trims in whole nodes, so a
+    /// stream can hold somewhat more than `n`.
+    pub fn max_len(mut self, entries: usize) -> Self {
+        self.max_len = entries.max(1);
+        self
+    }
+
+    /// How many entries one read takes at most, for the readers and for replay
+    /// (default 512).
+    pub fn batch(mut self, entries: usize) -> Self {
+        self.batch = entries.max(1);
+        self
+    }
+
+    /// How long a reader's blocking read waits for new entries before it checks
+    /// whether its topic still has subscribers (default 1 s). A reader stops within
+    /// about this time after its topic's last subscriber leaves.
+    pub fn block(mut self, block: Duration) -> Self {
+        self.block = block.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The connection and response timeout of publishing and replay, and how long a
+    /// subscription waits for this instance to read up to the client's id (default
+    /// 2 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The back-off of a reader that lost Redis: it waits `min`, then twice as long
+    /// after every failed attempt, up to `max` (default 50 ms to 2 s).
+    pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff = (min, max.max(min));
+        self
+    }
+
+    /// How many events each topic's local ring keeps for this instance's subscribers
+    /// (see [`sse_core::HubBuilder::queue_capacity`], default 256).
+    pub fn queue_capacity(mut self, events: usize) -> Self {
+        self.queue_capacity = events;
+        self
+    }
+
+    /// What to do with a local subscriber that falls behind (default
+    /// [`LagPolicy::Close`]: the client reconnects and resumes from Redis).
+    pub fn lag_policy(mut self, policy: LagPolicy) -> Self {
+        self.lag_policy = policy;
+        self
+    }
+
+    /// Connects the publishing connection and returns the hub.
+    ///
+    /// # Errors
+    ///
+    /// When Redis cannot be reached.
+    pub async fn connect(self) -> Result<RedisHub, Error> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1)
+            .set_factor(50)
+            .set_max_delay(500);
+        let publisher = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+        let local = Hub::builder()
+            .replay_count(0)
+            .queue_capacity(self.queue_capacity)
+            .lag_policy(self.lag_policy)
+            .build();
+        Ok(RedisHub {
+            inner: Arc::new(Inner {
+                publisher,
+                local,
+                topics: Mutex::new(HashMap::new()),
+                closed: AtomicBool::new(false),
+                malformed: AtomicU64::new(0),
+                config: self,
+            }),
+        })
+    }
+}
+
+/// The hub of one server instance, with Redis Streams as the backplane shared by every
+/// instance: an event published on any instance reaches the subscribers of all of
+/// them, in the same order, and a client can resume on any instance.
+///
+/// ```no_run
+/// use sse_redis::{Event, LastEventId, RedisHub};
+///
+/// # async fn run() -> Result<(), sse_redis::Error> {
+/// let hub = RedisHub::connect("redis://127.0.0.1:6379/").await?;
+/// // In the handler of GET /events, with the request's Last-Event-ID:
+/// let subscription = hub.subscribe("chat", &LastEventId::none()).await?;
+/// // ... respond with `Sse::new(subscription)` of any adapter.
+///
+/// // Anywhere, on any instance:
+/// let id = hub.publish("chat", Event::default().data("hello")).await?;
+/// println!("published as {id}");
+/// # Ok(()) }
+/// ```
+///
+/// # How it works
+///
+/// - **Publishing** appends the event to the Redis stream of its topic (`XADD`,
+///   trimmed to about [`max_len`](RedisHubBuilder::max_len) entries). Its event id is
+///   the entry id Redis gives it (`<ms>-<seq>`), replacing any id the event had.
+///   Redis orders the entries of a stream, so every subscriber of a topic, on every
+///   instance, gets its events in the same total order, whoever published them.
+/// - **Reading**: each instance runs one reader per topic that has local subscribers
+///   (not one per subscriber). It follows the stream from where it started with a
+///   blocking `XREAD` on a connection of its own, encodes each entry once and hands it
+///   to the local [`Hub`], which fans it out with the same shared bytes. The reader
+///   stops within [`block`](RedisHubBuilder::block) after the topic's last local
+///   subscriber leaves.
+/// - **Resuming**: [`subscribe`](RedisHub::subscribe) with a `Last-Event-ID` registers
+///   the subscriber at the reader's position, then reads the entries after the
+///   client's id up to that position from Redis (`XRANGE`) and puts them first: no gap
+///   and no duplicate at the seam. A client that saw an entry this instance's reader has
+///   not reached yet (it came from a faster instance) waits until the reader gets there.
+///
+/// A subscription follows one topic: Redis orders entries within a stream, not
+/// across streams, so one `Last-Event-ID` could not resume a merge of several.
+///
+/// # Failures
+///
+/// - **Redis unreachable at publish**: [`publish`](RedisHub::publish) returns
+///   [`Error::Redis`] and nothing is stored or sent, to anybody. The publishing
+///   connection reconnects by itself; later calls succeed once Redis is back.
+/// - **Redis down or restarting while streams are open**: open subscriptions stay open
+///   (keep-alives go on). Each reader reconnects with back-off
+///   ([`reconnect_backoff`](RedisHubBuilder::reconnect_backoff)) and continues after
+///   the last entry it read, so while the entries still exist (Redis with
+///   persistence, or a network cut) clients get everything, once. If Redis lost its
+///   data, readers go on with the entries added after the restart.
+/// - **A cursor older than the replay window** (trimmed, lost in a restart, or from
+///   another deployment): the subscription starts with the [`RESET`] event (type
+///   `reset`, empty data), as with the local hub, then the retained entries after the
+///   client's id, then live events. An id that is not an entry id counts as absent:
+///   live events only.
+/// - **Subscribing while Redis is down**: [`subscribe`](RedisHub::subscribe) returns
+///   an error when it needs Redis (to start a reader or to replay), so the handler
+///   can answer 503 and the client retries.
+/// - An entry whose fields cannot be an event (written by another program: invalid
+///   UTF-8, a bad `event` name) is skipped and counted in
+///   [`malformed_entries`](RedisHub::malformed_entries); nothing of it reaches a
+///   client.
+#[derive(Clone)]
+pub struct RedisHub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RedisHubBuilder,
+    publisher: ConnectionManager,
+    local: Hub,
+    /// The topics this instance reads, each with its reader's position.
+    topics: Mutex<HashMap<Arc<str>, Arc<Topic>>>,
+    closed: AtomicBool,
+    malformed: AtomicU64,
+}
+
+/// One topic this instance reads.
+struct Topic {
+    /// The last entry the reader handed to the local hub; taken together with
+    /// registering a subscriber, so the seam between replay and live is exact.
+    state: Mutex<TopicState>,
+    /// Woken after every batch the reader hands over.
+    advanced: Notify,
+}
+
+struct TopicState {
+    cursor: EntryId,
+    stopped: bool,
+}
+
+impl Topic {
+    fn state(&self) -> MutexGuard<'_, TopicState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn topics(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<Topic>>> {
+        self.topics.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn key(&self, topic: &str) -> String {
+        format!("{}{topic}", self.config.prefix)
+    }
+
+    /// The event stored in `entry`, with the entry id as its id; `None` when the
+    /// entry's fields cannot be an event.
+    fn entry_event(&self, entry: &StreamId) -> Option<EncodedEvent> {
+        let event = stored_event(entry);
+        if event.is_none() {
+            self.malformed.fetch_add(1, Ordering::Relaxed);
+        }
+        event
+    }
+}
+
+fn stored_event(entry: &StreamId) -> Option<EncodedEvent> {
+    fn text(value: &Value) -> Option<Data> {
+        Data::try_from(Vec::<u8>::from_redis_value(value).ok()?).ok()
+    }
+    let id: EntryId = entry.id.parse().ok()?;
+    let mut event = Event::default().id(id.to_event_id());
+    if let Some(value) = entry.map.get(FIELD_EVENT) {
+        let name = String::from_redis_value(value).ok()?;
+        event = event.event(EventType::try_from(name).ok()?);
+    }
+    if let Some(value) = entry.map.get(FIELD_RETRY) {
+        event = event.retry(Duration::from_millis(u64::from_redis_value(value).ok()?));
+    }
+    if let Some(value) = entry.map.get(FIELD_DATA) {
+        event = event.data(text(value)?);
+    }
+    if let Some(value) = entry.map.get(FIELD_COMMENT) {
+        event = event.comment(text(value)?);
+    }
+    Some(event.encode())
+}
+
+impl fmt::Debug for RedisHub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisHub")
+            .field("config", &self.inner.config)
+            .field("readers", &self.reader_count())
+            .field("subscribers", &self.subscriber_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisHub {
+    /// A hub on the Redis server at `url` (`redis://host:port/db`) with the default
+    /// settings.
+    ///
+    /// # Errors
+    ///
+    /// When the URL is invalid or Redis cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::builder(Client::open(url)?).connect().await
+    }
+
+    /// A builder for a hub on `client`'s Redis server, with other settings.
+    pub fn builder(client: Client) -> RedisHubBuilder {
+        RedisHubBuilder {
+            client,
+            prefix: "sse:".to_owned(),
+            max_len: 10_000,
+            batch: 512,
+            block: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+            backoff: (Duration::from_millis(50), Duration::from_secs(2)),
+            queue_capacity: 256,
+            lag_policy: LagPolicy::Close,
+        }
+    }
+
+    /// Appends `event` to the stream of `topic`, for the subscribers of every instance,
+    /// and returns its id (the Redis entry id; any id the event had is replaced).
+    ///
+    /// # Errors
+    ///
+    /// When Redis cannot be reached or refuses the command ([`Error::Redis`]): the
+    /// event was not published, to anybody. [`Error::Closed`] after
+    /// [`close`](RedisHub::close).
+    pub async fn publish(&self, topic: &str, event: Event) -> Result<EntryId, Error> {
+        let inner = &self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let mut xadd = redis::cmd("XADD");
+        xadd.arg(inner.key(topic))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(inner.config.max_len)
+            .arg("*");
+        let fields = event.fields();
+        let mut any = false;
+        if let Some(name) = fields.event {
+            xadd.arg(FIELD_EVENT).arg(name.as_str());
+            any = true;
+        }
+        if let Some(retry) = fields.retry {
+            xadd.arg(FIELD_RETRY)
+                .arg(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX));
+            any = true;
+        }
+        if let Some(data) = fields.data {
+            xadd.arg(FIELD_DATA).arg(data.as_bytes());
+            any = true;
+        }
+        if let Some(comment) = fields.comment {
+            xadd.arg(FIELD_COMMENT).arg(comment.as_bytes());
+            any = true;
+        }
+        if !any {
+            xadd.arg(FIELD_EMPTY).arg("");
+        }
+        let id: String = xadd.query_async(&mut inner.publisher.clone()).await?;
+        id.parse()
+            .map_err(|_| Error::UnexpectedReply(format!("XADD gave the id {id:?}")))
+    }
+
+    /// Subscribes to `topic`, resuming after `last` (see [`RedisHub`]): the
+    /// subscription yields the missed entries still in the stream, then live ones. Feed
+    /// it to any adapter's `Sse`.
+    ///
+    /// # Errors
+    ///
+    /// When Redis is needed (to start this instance's reader of the topic, or to
+    /// replay) and cannot be reached; [`Error::CatchUp`] when the client is ahead of
+    /// this instance's reader and the reader does not catch up within the timeout. A
+    /// closed hub gives a subscription that ends at once (after the hub's last event).
+    pub async fn subscribe(&self, topic: &str, last: &LastEventId) -> Result<Subscription, Error> {
+        let inner = &self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Ok(inner.local.subscribe(&[topic], &LastEventId::none()));
+        }
+        let after = EntryId::from_last_event_id(last);
+        let mut reset = false;
+        let mut checked_ahead = false;
+        let deadline = tokio::time::Instant::now() + inner.config.timeout;
+        let (mut subscription, upto) = loop {
+            if inner.closed.load(Ordering::Acquire) {
+                return Ok(inner.local.subscribe(&[topic], &LastEventId::none()));
+            }
+            let served = self.serve(topic).await?;
+            let advanced = served.advanced.notified();
+            tokio::pin!(advanced);
+            advanced.as_mut().enable();
+            {
+                let state = served.state();
+                if state.stopped {
+                    // It left the map with that: the next `serve` starts a new reader.
+                    continue;
+                }
+                let cursor = state.cursor;
+                if reset || after.is_none_or(|after| after <= cursor) {
+                    // Registered at the reader's position, under its lock: the reader
+                    // hands over everything after `cursor`, replay covers the rest.
+                    let subscription = inner.local.subscribe(&[topic], &LastEventId::none());
+                    break (subscription, cursor);
+                }
+            }
+            // The client is ahead of this instance's reader: it saw the entry on a
+            // faster instance. An id that is no entry at all would never be reached:
+            // check that once.
+            if let Some(after) = after {
+                if !checked_ahead {
+                    checked_ahead = true;
+                    if !self.exists(topic, after).await? {
+                        reset = true;
+                        continue;
+                    }
+                }
+                if tokio::time::timeout_at(deadline, advanced).await.is_err() {
+                    return Err(Error::CatchUp(after));
+                }
+            }
+        };
+        if let Some(after) = after {
+            let replay = if reset {
+                vec![reset_event()]
+            } else {
+                self.replay(topic, after, upto).await?
+            };
+            subscription.prepend(replay);
+        }
+        Ok(subscription)
+    }
+
+    /// Makes sure this instance reads `topic`, starting a reader at the stream's last
+    /// entry if none runs.
+    async fn serve(&self, topic: &str) -> Result<Arc<Topic>, Error> {
+        let inner = &self.inner;
+        if let Some(served) = inner.topics().get(topic) {
+            return Ok(Arc::clone(served));
+        }
+        let mut connection = inner.publisher.clone();
+        let top: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(inner.key(topic))
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut connection)
+            .await?;
+        let start = match top.ids.first() {
+            Some(entry) => entry.id.parse().map_err(|_| {
+                Error::UnexpectedReply(format!("XREVRANGE gave the id {:?}", entry.id))
+            })?,
+            None => EntryId::ZERO,
+        };
+        let mut topics = inner.topics();
+        if let Some(served) = topics.get(topic) {
+            return Ok(Arc::clone(served));
+        }
+        let name: Arc<str> = Arc::from(topic);
+        let served = Arc::new(Topic {
+            state: Mutex::new(TopicState {
+                cursor: start,
+                stopped: false,
+            }),
+            advanced: Notify::new(),
+        });
+        topics.insert(Arc::clone(&name), Arc::clone(&served));
+        tokio::spawn(read(
+            Arc::downgrade(&self.inner),
+            name,
+            inner.key(topic),
+            Arc::clone(&served),
+        ));
+        Ok(served)
+    }
+
+    /// Whether the stream of `topic` holds the entry `id`.
+    async fn exists(&self, topic: &str, id: EntryId) -> Result<bool, Error> {
+        let id = id.to_string();
+        let found: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.inner.key(topic))
+            .arg(&id)
+            .arg(&id)
+            .query_async(&mut self.inner.publisher.clone())
+            .await?;
+        Ok(!found.ids.is_empty())
+    }
+
+    /// The events after `after` up to `upto`, read from Redis; led by [`RESET`] when
+    /// `after` is no longer (or never was) in the stream.
+    async fn replay(
+        &self,
+        topic: &str,
+        after: EntryId,
+        upto: EntryId,
+    ) -> Result<Vec<EncodedEvent>, Error> {
+        let inner = &self.inner;
+        let key = inner.key(topic);
+        let mut events = Vec::new();
+        // The first page includes `after` itself, to learn whether it is retained.
+        let mut start = after.to_string();
+        let mut first = true;
+        loop {
+            let page: StreamRangeReply = redis::cmd("XRANGE")
+                .arg(&key)
+                .arg(&start)
+                .arg(upto.to_string())
+                .arg("COUNT")
+                .arg(inner.config.batch)
+                .query_async(&mut inner.publisher.clone())
+                .await?;
+            let mut entries = page.ids.iter();
+            if first {
+                first = false;
+                let retained = page.ids.first().is_some_and(|e| e.id == start);
+                if retained {
+                    entries.next();
+                } else {
+                    events.push(reset_event());
+                }
+            }
+            events.extend(entries.filter_map(|entry| inner.entry_event(entry)));
+            match page.ids.last() {
+                Some(last) if page.ids.len() >= inner.config.batch => {
+                    start = format!("({}", last.id);
+                }
+                _ => return Ok(events),
+            }
+        }
+    }
+
+    /// How many subscriptions are open on this instance.
+    #[must_use]
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.local.subscriber_count()
+    }
+
+    /// How many subscriptions to `topic` are open on this instance.
+    #[must_use]
+    pub fn subscribers_of(&self, topic: &str) -> usize {
+        self.inner.local.subscribers_of(topic)
+    }
+
+    /// How many readers this instance runs: one per topic with local subscribers (a
+    /// reader lingers up to [`block`](RedisHubBuilder::block) after its topic's last
+    /// subscriber left).
+    #[must_use]
+    pub fn reader_count(&self) -> usize {
+        self.inner.topics().len()
+    }
+
+    /// How many entries the readers skipped because their fields could not be an event.
+    #[must_use]
+    pub fn malformed_entries(&self) -> u64 {
+        self.inner.malformed.load(Ordering::Relaxed)
+    }
+
+    /// Ends this instance's subscriptions, after what they have not read yet and then
+    /// `last` (if any), stops its readers and refuses later calls. Other instances and
+    /// the streams in Redis are not touched. For graceful shutdown.
+    pub fn close(&self, last: Option<Event>) {
+        let inner = &self.inner;
+        inner.closed.store(true, Ordering::Release);
+        inner.local.close(last);
+        for topic in inner.topics().values() {
+            topic.advanced.notify_waiters();
+        }
+    }
+}
+
+fn reset_event() -> EncodedEvent {
+    Event::default().event(RESET).data("").encode()
+}
+
+/// The reader of one topic: follows its stream and hands every entry to the local hub,
+/// until the topic has no local subscriber or the hub closes.
+async fn read(hub: Weak<Inner>, name: Arc<str>, key: String, topic: Arc<Topic>) {
+    let mut connection: Option<MultiplexedConnection> = None;
+    let mut backoff: Option<Duration> = None;
+    loop {
+        let Some(inner) = hub.upgrade() else { break };
+        let conn = match &mut connection {
+            Some(conn) => conn,
+            None => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(inner.config.timeout)
+                    .set_response_timeout(inner.config.block + inner.config.timeout);
+                match inner
+                    .config
+                    .client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                {
+                    Ok(conn) => connection.insert(conn),
+                    Err(_) => {
+                        let wait = next_backoff(backoff, inner.config.backoff);
+                        backoff = Some(wait);
+                        drop(inner);
+                        tokio::time::sleep(wait).await;
+                        match hub.upgrade() {
+                            Some(inner) if !stop_if_unused(&inner, &name, &topic) => continue,
+                            _ => return,
+                        }
+                    }
+                }
+            }
+        };
+        let cursor = topic.state().cursor;
+        let block = u64::try_from(inner.config.block.as_millis()).unwrap_or(u64::MAX);
+        let batch = inner.config.batch;
+        // Do not keep the hub alive while blocked.
+        drop(inner);
+        let reply: Result<Option<StreamReadReply>, RedisError> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(batch)
+            .arg("BLOCK")
+            .arg(block)
+            .arg("STREAMS")
+            .arg(&key)
+            .arg(cursor.to_string())
+            .query_async(conn)
+            .await;
+        let Some(inner) = hub.upgrade() else { break };
+        match reply {
+            Ok(reply) => {
+                backoff = None;
+                let entries = reply
+                    .into_iter()
+                    .flat_map(|reply| reply.keys)
+                    .flat_map(|stream| stream.ids);
+                let mut state = topic.state();
+                for entry in entries {
+                    let Ok(id) = entry.id.parse::<EntryId>() else {
+                        inner.malformed.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    if id <= state.cursor {
+                        continue;
+                    }
+                    if let Some(event) = inner.entry_event(&entry) {
+                        inner.local.relay(&name, event);
+                    }
+                    state.cursor = id;
+                }
+                drop(state);
+                topic.advanced.notify_waiters();
+            }
+            Err(_) => {
+                // Lost Redis: reconnect with back-off, then go on after the cursor.
+                connection = None;
+                let wait = next_backoff(backoff, inner.config.backoff);
+                backoff = Some(wait);
+                tokio::time::sleep(wait).await;
+            }
+        }
+        // Checked after a read, not before the first: the subscriber that started the
+        // reader registers meanwhile.
+        if stop_if_unused(&inner, &name, &topic) {
+            return;
+        }
+    }
+    // The hub is gone: nothing to hand entries to.
+    topic.state().stopped = true;
+    topic.advanced.notify_waiters();
+}
+
+/// The next wait of a back-off from `bounds.0` doubling up to `bounds.1`.
+fn next_backoff(current: Option<Duration>, (min, max): (Duration, Duration)) -> Duration {
+    current.map_or(min, |wait| (wait * 2).min(max))
+}
+
+/// Stops the reader of `name` when the hub is closed or nobody on this instance follows
+/// the topic; returns whether it did. The topic leaves the map in the same step, under
+/// both locks, so a subscriber that finds it stopped starts a new reader.
+fn stop_if_unused(inner: &Inner, name: &Arc<str>, topic: &Arc<Topic>) -> bool {
+    let mut topics = inner.topics();
+    let mut state = topic.state();
+    if !inner.closed.load(Ordering::Acquire) && inner.local.subscribers_of(name) > 0 {
+        return false;
+    }
+    state.stopped = true;
+    if topics.get(name).is_some_and(|t| Arc::ptr_eq(t, topic)) {
+        topics.remove(name);
+    }
+    drop((state, topics));
+    topic.advanced.notify_waiters();
+    true
+}

@@ -1,0 +1,423 @@
+//! The Redis backplane against a real redis-server, whose address is in
+//! `SSE_REDIS_URL` (`.ci/run` starts one). Without it the tests say SKIPPED, except
+//! under CI, where they fail.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use sse_core::{Decoded, Decoder, MessageEvent};
+use sse_redis::{EntryId, Error, Event, EventType, LastEventId, RedisHub, Subscription};
+
+/// The shared test server's URL, or `None` (test skipped) outside CI.
+fn redis_url() -> Option<String> {
+    match std::env::var("SSE_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("SSE_REDIS_URL is not set: .ci/run starts redis-server and sets it")
+        }
+        _ => {
+            eprintln!("SKIPPED: set SSE_REDIS_URL=redis://127.0.0.1:<port>/ to run");
+            None
+        }
+    }
+}
+
+/// A key prefix no other test (or earlier run) uses.
+fn prefix(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("sse-test:{test}:{nanos}:")
+}
+
+async fn hub(url: &str, prefix: &str) -> RedisHub {
+    RedisHub::builder(redis::Client::open(url).unwrap())
+        .key_prefix(prefix)
+        .block(Duration::from_millis(200))
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// The next `n` events of `subscription` (failing after 5 s).
+async fn next_events(subscription: &mut Subscription, n: usize) -> Vec<MessageEvent> {
+    let mut decoder = Decoder::new();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {n} events came: {out:?}", out.len()))
+            .expect("subscription ended")
+            .unwrap();
+        for item in decoder.decode(chunk.as_bytes()).unwrap() {
+            if let Decoded::Event(event) = item {
+                out.push(event);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `subscription` stays quiet for `wait`.
+async fn quiet(subscription: &mut Subscription, wait: Duration) -> bool {
+    tokio::time::timeout(wait, subscription.next())
+        .await
+        .is_err()
+}
+
+fn data(events: &[MessageEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.data.as_str()).collect()
+}
+
+async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn events_carry_their_entry_id_and_reach_subscribers_of_every_hub() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("ids");
+    let (a, b) = (hub(&url, &prefix).await, hub(&url, &prefix).await);
+    let mut on_a = a.subscribe("news", &LastEventId::none()).await.unwrap();
+    let mut on_b = b.subscribe("news", &LastEventId::none()).await.unwrap();
+    let mut other = a.subscribe("sport", &LastEventId::none()).await.unwrap();
+
+    let tick = EventType::from_static("tick");
+    let first = b
+        .publish(
+            "news",
+            Event::default()
+                .id(7_u8)
+                .event(tick.clone())
+                .retry(Duration::from_millis(1500))
+                .comment("c")
+                .data("line 1\nline 2"),
+        )
+        .await
+        .unwrap();
+    let second = a
+        .publish("news", Event::default().data("two"))
+        .await
+        .unwrap();
+    assert!(first < second, "{first} then {second}");
+
+    for subscription in [&mut on_a, &mut on_b] {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            chunk.as_bytes(),
+            format!(": c\nevent: tick\nid: {first}\nretry: 1500\ndata: line 1\ndata: line 2\n\n")
+                .as_bytes(),
+            "the event's own id must be replaced by the entry id"
+        );
+        let events = next_events(subscription, 1).await;
+        assert_eq!(events[0].last_event_id, second.to_string());
+    }
+    assert!(
+        quiet(&mut other, Duration::from_millis(300)).await,
+        "topic leak"
+    );
+
+    // The stream holds the fields, readable by any Redis client.
+    let mut conn = raw(&url).await;
+    let fields: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(format!("{prefix}news"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(fields.len(), 2);
+    assert_eq!(fields[0].0, first.to_string());
+    assert!(fields[0].1.contains(&("event".into(), "tick".into())));
+    assert!(fields[0]
+        .1
+        .contains(&("data".into(), "line 1\nline 2".into())));
+}
+
+#[tokio::test]
+async fn entries_added_by_any_redis_client_are_delivered_and_malformed_ones_skipped() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("foreign");
+    let hub = hub(&url, &prefix).await;
+    let mut sub = hub.subscribe("t", &LastEventId::none()).await.unwrap();
+    let mut conn = raw(&url).await;
+    let key = format!("{prefix}t");
+    let add = |fields: Vec<(&'static str, Vec<u8>)>| {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&key).arg("*");
+        for (name, value) in fields {
+            cmd.arg(name).arg(value);
+        }
+        cmd
+    };
+    let good: String = add(vec![
+        ("event", b"note".to_vec()),
+        ("data", b"from redis-cli".to_vec()),
+    ])
+    .query_async(&mut conn)
+    .await
+    .unwrap();
+    for bad in [
+        vec![("data", vec![0xff, 0xfe])],
+        vec![("event", b"two\nlines".to_vec()), ("data", b"x".to_vec())],
+        vec![("retry", b"soon".to_vec())],
+    ] {
+        let _: String = add(bad).query_async(&mut conn).await.unwrap();
+    }
+    let last: String = add(vec![("data", b"injected?\n\nid: 1\ndata: no".to_vec())])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let events = next_events(&mut sub, 2).await;
+    assert_eq!(
+        (events[0].event.as_str(), events[0].data.as_str()),
+        ("note", "from redis-cli")
+    );
+    assert_eq!(events[0].last_event_id, good);
+    // A line break in data stays data: no field is smuggled through.
+    assert_eq!(events[1].data, "injected?\n\nid: 1\ndata: no");
+    assert_eq!(events[1].last_event_id, last);
+    assert_eq!(hub.malformed_entries(), 3);
+}
+
+#[tokio::test]
+async fn resuming_on_another_hub_replays_exactly_what_was_missed() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("resume");
+    let (a, b) = (hub(&url, &prefix).await, hub(&url, &prefix).await);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(
+            a.publish("chat", Event::default().data(i.to_string()))
+                .await
+                .unwrap(),
+        );
+    }
+    // Saw 0..=3 on A; resumes on B, which has never read the topic.
+    let last = LastEventId::from_bytes(ids[3].to_string().as_bytes());
+    let mut on_b = b.subscribe("chat", &last).await.unwrap();
+    let replayed = next_events(&mut on_b, 6).await;
+    assert_eq!(data(&replayed), ["4", "5", "6", "7", "8", "9"]);
+    assert_eq!(replayed[5].last_event_id, ids[9].to_string());
+    // Then live, with nothing twice.
+    a.publish("chat", Event::default().data("live"))
+        .await
+        .unwrap();
+    assert_eq!(data(&next_events(&mut on_b, 1).await), ["live"]);
+    assert!(quiet(&mut on_b, Duration::from_millis(300)).await);
+
+    // Resuming at the newest entry: nothing to replay.
+    let newest = LastEventId::from_bytes(ids[9].to_string().as_bytes());
+    let mut caught_up = a.subscribe("chat", &newest).await.unwrap();
+    let events = next_events(&mut caught_up, 1).await;
+    assert_eq!(data(&events), ["live"]);
+}
+
+#[tokio::test]
+async fn a_trimmed_or_unknown_cursor_gets_reset_and_a_foreign_id_starts_live() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("window");
+    let hub = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
+        .key_prefix(&prefix)
+        .max_len(1)
+        .connect()
+        .await
+        .unwrap();
+    let first = hub.publish("t", Event::default().data("0")).await.unwrap();
+    // Make trimming exact, whatever `~` leaves, so the test knows the window.
+    for i in 1..300 {
+        hub.publish("t", Event::default().data(i.to_string()))
+            .await
+            .unwrap();
+    }
+    let mut conn = raw(&url).await;
+    let _: u64 = redis::cmd("XTRIM")
+        .arg(format!("{prefix}t"))
+        .arg("MAXLEN")
+        .arg(5)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let trimmed = LastEventId::from_bytes(first.to_string().as_bytes());
+    let mut sub = hub.subscribe("t", &trimmed).await.unwrap();
+    let events = next_events(&mut sub, 6).await;
+    assert_eq!(events[0].event, "reset");
+    assert_eq!(data(&events[1..]), ["295", "296", "297", "298", "299"]);
+
+    // An entry id this stream never had (from before a restart, say) but in range.
+    let unknown = EntryId::new(first.ms(), first.seq() + 1_000_000);
+    let mut sub = hub
+        .subscribe(
+            "t",
+            &LastEventId::from_bytes(unknown.to_string().as_bytes()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_events(&mut sub, 1).await[0].event, "reset");
+
+    // An id from the future: reset, nothing to replay, then live.
+    let future = LastEventId::from_bytes(b"99999999999999-0");
+    let mut sub = hub.subscribe("t", &future).await.unwrap();
+    assert_eq!(next_events(&mut sub, 1).await[0].event, "reset");
+    assert!(quiet(&mut sub, Duration::from_millis(200)).await);
+
+    // Not an entry id at all: live only, no reset.
+    let mut sub = hub
+        .subscribe("t", &LastEventId::from_bytes(b"42"))
+        .await
+        .unwrap();
+    assert!(quiet(&mut sub, Duration::from_millis(300)).await);
+    hub.publish("t", Event::default().data("live"))
+        .await
+        .unwrap();
+    assert_eq!(data(&next_events(&mut sub, 1).await), ["live"]);
+}
+
+#[tokio::test]
+async fn replay_longer_than_a_batch_is_read_in_pages() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("pages");
+    let hub = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
+        .key_prefix(&prefix)
+        .batch(7)
+        .connect()
+        .await
+        .unwrap();
+    let first = hub.publish("t", Event::default().data("0")).await.unwrap();
+    for i in 1..100 {
+        hub.publish("t", Event::default().data(i.to_string()))
+            .await
+            .unwrap();
+    }
+    let mut sub = hub
+        .subscribe("t", &LastEventId::from_bytes(first.to_string().as_bytes()))
+        .await
+        .unwrap();
+    let events = next_events(&mut sub, 99).await;
+    let expected: Vec<String> = (1..100).map(|i| i.to_string()).collect();
+    assert_eq!(data(&events), expected);
+    assert!(quiet(&mut sub, Duration::from_millis(200)).await);
+}
+
+#[tokio::test]
+async fn one_reader_per_topic_whatever_the_number_of_subscribers() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("readers");
+    let hub = hub(&url, &prefix).await;
+    let mut subs = Vec::new();
+    for i in 0..200 {
+        let topic = if i % 2 == 0 { "a" } else { "b" };
+        subs.push(hub.subscribe(topic, &LastEventId::none()).await.unwrap());
+    }
+    assert_eq!(hub.reader_count(), 2);
+    assert_eq!(hub.subscribers_of("a"), 100);
+    hub.publish("a", Event::default().data("x")).await.unwrap();
+    for sub in subs.iter_mut().step_by(2) {
+        assert_eq!(data(&next_events(sub, 1).await), ["x"]);
+    }
+    // The readers stop after their topic's last subscriber leaves.
+    subs.retain(|_| false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while hub.reader_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(hub.reader_count(), 0, "readers outlive their subscribers");
+    // And a new subscriber starts one again, from the stream's end.
+    let mut again = hub.subscribe("a", &LastEventId::none()).await.unwrap();
+    hub.publish("a", Event::default().data("y")).await.unwrap();
+    assert_eq!(data(&next_events(&mut again, 1).await), ["y"]);
+}
+
+#[tokio::test]
+async fn subscriber_churn_never_loses_a_live_event() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("churn");
+    let hub = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
+        .key_prefix(&prefix)
+        .block(Duration::from_millis(5))
+        .connect()
+        .await
+        .unwrap();
+    // Readers stop and start all the time; each new subscription gets what is
+    // published after it.
+    for round in 0..40_u64 {
+        let mut sub = hub.subscribe("t", &LastEventId::none()).await.unwrap();
+        hub.publish("t", Event::default().data(round.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(data(&next_events(&mut sub, 1).await), [round.to_string()]);
+        drop(sub);
+        tokio::time::sleep(Duration::from_millis((round % 3) * 5)).await;
+    }
+}
+
+#[tokio::test]
+async fn close_ends_subscriptions_with_the_last_event_and_refuses_publishing() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("close");
+    let hub = hub(&url, &prefix).await;
+    let mut sub = hub.subscribe("t", &LastEventId::none()).await.unwrap();
+    hub.publish("t", Event::default().data("before"))
+        .await
+        .unwrap();
+    assert_eq!(data(&next_events(&mut sub, 1).await), ["before"]);
+    hub.close(Some(
+        Event::default()
+            .event(EventType::from_static("bye"))
+            .data(""),
+    ));
+    let events = next_events(&mut sub, 1).await;
+    assert_eq!(events[0].event, "bye");
+    assert!(tokio::time::timeout(Duration::from_secs(2), sub.next())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        hub.publish("t", Event::default().data("late")).await,
+        Err(Error::Closed)
+    ));
+    let mut late = hub.subscribe("t", &LastEventId::none()).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), late.next())
+            .await
+            .unwrap()
+            .is_none(),
+        "a closed hub must end new subscriptions at once"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_an_error_not_a_hang() {
+    // A loopback port with nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisHub::builder(client)
+            .timeout(Duration::from_millis(500))
+            .connect(),
+    )
+    .await
+    .expect("connect hangs");
+    match result {
+        Err(Error::Redis(e)) => assert!(e.is_connection_refusal() || e.is_io_error(), "{e}"),
+        other => panic!("expected a redis error, got {other:?}"),
+    }
+}
