@@ -298,6 +298,19 @@ impl Inner {
         format!("{}{topic}", self.config.prefix)
     }
 
+    /// Runs a read-only command on the shared connection. A read is safe to repeat, so
+    /// when the connection turns out to have dropped (the first command after a
+    /// Redis restart learns that), it is tried once more on the new connection.
+    async fn read<T: FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, RedisError> {
+        let mut connection = self.publisher.clone();
+        match command.query_async(&mut connection).await {
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                command.query_async(&mut connection).await
+            }
+            result => result,
+        }
+    }
+
     /// The event stored in `entry`, with the entry id as its id; `None` when the
     /// entry's fields cannot be an event.
     fn entry_event(&self, entry: &StreamId) -> Option<EncodedEvent> {
@@ -488,14 +501,15 @@ impl RedisHub {
         if let Some(served) = inner.topics().get(topic) {
             return Ok(Arc::clone(served));
         }
-        let mut connection = inner.publisher.clone();
-        let top: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(inner.key(topic))
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(&mut connection)
+        let top: StreamRangeReply = inner
+            .read(
+                redis::cmd("XREVRANGE")
+                    .arg(inner.key(topic))
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1),
+            )
             .await?;
         let start = match top.ids.first() {
             Some(entry) => entry.id.parse().map_err(|_| {
@@ -528,11 +542,9 @@ impl RedisHub {
     /// Whether the stream of `topic` holds the entry `id`.
     async fn exists(&self, topic: &str, id: EntryId) -> Result<bool, Error> {
         let id = id.to_string();
-        let found: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.inner.key(topic))
-            .arg(&id)
-            .arg(&id)
-            .query_async(&mut self.inner.publisher.clone())
+        let found: StreamRangeReply = self
+            .inner
+            .read(redis::cmd("XRANGE").arg(self.inner.key(topic)).arg(&id).arg(&id))
             .await?;
         Ok(!found.ids.is_empty())
     }
@@ -552,13 +564,15 @@ impl RedisHub {
         let mut start = after.to_string();
         let mut first = true;
         loop {
-            let page: StreamRangeReply = redis::cmd("XRANGE")
-                .arg(&key)
-                .arg(&start)
-                .arg(upto.to_string())
-                .arg("COUNT")
-                .arg(inner.config.batch)
-                .query_async(&mut inner.publisher.clone())
+            let page: StreamRangeReply = inner
+                .read(
+                    redis::cmd("XRANGE")
+                        .arg(&key)
+                        .arg(&start)
+                        .arg(upto.to_string())
+                        .arg("COUNT")
+                        .arg(inner.config.batch),
+                )
                 .await?;
             let mut entries = page.ids.iter();
             if first {

@@ -4,34 +4,12 @@
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use sse_core::{Decoded, Decoder, MessageEvent};
-use sse_redis::{EntryId, Error, Event, EventType, LastEventId, RedisHub, Subscription};
-
-/// The shared test server's URL, or `None` (test skipped) outside CI.
-fn redis_url() -> Option<String> {
-    match std::env::var("SSE_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("SSE_REDIS_URL is not set: .ci/run starts redis-server and sets it")
-        }
-        _ => {
-            eprintln!("SKIPPED: set SSE_REDIS_URL=redis://127.0.0.1:<port>/ to run");
-            None
-        }
-    }
-}
-
-/// A key prefix no other test (or earlier run) uses.
-fn prefix(test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("sse-test:{test}:{nanos}:")
-}
+use sse_redis::{redis, EntryId, Error, Event, EventType, LastEventId, RedisHub, Subscription};
+use sse_tests::{redis_url, unique_prefix as prefix};
 
 async fn hub(url: &str, prefix: &str) -> RedisHub {
     RedisHub::builder(redis::Client::open(url).unwrap())

@@ -328,3 +328,38 @@ pub async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool
     }
     done()
 }
+
+/// The URL of the redis-server the backplane tests share, from `SSE_REDIS_URL`
+/// (`.ci/run` starts one on a free loopback port and sets it). Without it: under CI
+/// the test fails, elsewhere it is skipped and says so.
+///
+/// # Panics
+///
+/// Under CI, when `SSE_REDIS_URL` is not set.
+#[must_use]
+pub fn redis_url() -> Option<String> {
+    match std::env::var("SSE_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("SSE_REDIS_URL is not set: .ci/run starts redis-server and sets it")
+        }
+        _ => {
+            eprintln!("SKIPPED: set SSE_REDIS_URL=redis://127.0.0.1:<port>/ to run");
+            None
+        }
+    }
+}
+
+/// A Redis key prefix no other test, or earlier run, uses.
+///
+/// # Panics
+///
+/// When the clock is before 1970.
+#[must_use]
+pub fn unique_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_nanos();
+    format!("sse-test:{test}:{nanos}:")
+}

@@ -4,19 +4,26 @@
 //! connected; Ctrl-C ends every stream and stops the server.
 //!
 //! `cargo run -p axum-broadcast`, then open <http://127.0.0.1:8084/> in two windows.
+//!
+//! With `--redis redis://127.0.0.1:6379/` the hub is a [`RedisHub`]: run two
+//! instances on two ports and a message posted on one reaches the pages of both; a
+//! page moved to the other instance resumes there.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use sse_axum::{Event, EventType, KeepAlive, Sse};
-use sse_core::{Hub, LastEventId, Shutdown, SseLayer};
+use sse_core::{Hub, LastEventId, Shutdown, SseLayer, Subscription};
+use sse_redis::RedisHub;
 use tokio::net::TcpListener;
 
 /// The page: a message list, a form, the subscriber count and the connection state.
@@ -31,9 +38,58 @@ const TICK: EventType = EventType::from_static("tick");
 /// The longest message accepted, in bytes.
 const MAX_MESSAGE: usize = 2000;
 
+/// Where events go: this process's hub, or Redis shared by several instances.
+#[derive(Clone, Debug)]
+pub enum Broker {
+    /// One instance: the in-process [`Hub`].
+    Local(Hub),
+    /// Several instances sharing one Redis.
+    Redis(RedisHub),
+}
+
+impl From<Hub> for Broker {
+    fn from(hub: Hub) -> Self {
+        Self::Local(hub)
+    }
+}
+
+impl From<RedisHub> for Broker {
+    fn from(hub: RedisHub) -> Self {
+        Self::Redis(hub)
+    }
+}
+
+impl Broker {
+    async fn subscribe(&self, last: &LastEventId) -> Result<Subscription, sse_redis::Error> {
+        match self {
+            Self::Local(hub) => Ok(hub.subscribe(&[TOPIC], last)),
+            Self::Redis(hub) => hub.subscribe(TOPIC, last).await,
+        }
+    }
+
+    async fn publish(&self, event: Event) -> Result<(), sse_redis::Error> {
+        match self {
+            Self::Local(hub) => {
+                hub.publish(TOPIC, event);
+                Ok(())
+            }
+            Self::Redis(hub) => hub.publish(TOPIC, event).await.map(drop),
+        }
+    }
+
+    /// The open streams of this instance.
+    #[must_use]
+    pub fn subscriber_count(&self) -> usize {
+        match self {
+            Self::Local(hub) => hub.subscriber_count(),
+            Self::Redis(hub) => hub.subscriber_count(),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct App {
-    hub: Hub,
+    broker: Broker,
     stop: Shutdown,
 }
 
@@ -48,7 +104,7 @@ async fn events(
     State(app): State<App>,
     last: sse_axum::LastEventId,
     Query(resume): Query<Resume>,
-) -> impl IntoResponse {
+) -> Response {
     let last = if last.is_some() {
         last.0
     } else {
@@ -56,16 +112,28 @@ async fn events(
             LastEventId::from_bytes(id.as_bytes())
         })
     };
-    Sse::new(app.hub.subscribe(&[TOPIC], &last))
-        .keep_alive(KeepAlive::default())
-        .shutdown(
-            app.stop.clone(),
-            Some(
-                Event::default()
-                    .event(EventType::from_static("bye"))
-                    .data("server stopping"),
-            ),
-        )
+    match app.broker.subscribe(&last).await {
+        Ok(subscription) => Sse::new(subscription)
+            .keep_alive(KeepAlive::default())
+            .shutdown(
+                app.stop.clone(),
+                Some(
+                    Event::default()
+                        .event(EventType::from_static("bye"))
+                        .data("server stopping"),
+                ),
+            )
+            .into_response(),
+        // Redis is unreachable. An error status would make EventSource give up for
+        // good; a stream that only says when to retry and ends makes it reconnect,
+        // with the Last-Event-ID it had.
+        Err(error) => Sse::new(futures_util::stream::iter([Ok::<_, Infallible>(
+            Event::default()
+                .retry(Duration::from_secs(2))
+                .comment(format!("unavailable: {error}")),
+        )]))
+        .into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -82,10 +150,11 @@ async fn publish(State(app): State<App>, Form(post): Form<Post>) -> impl IntoRes
         .event(MESSAGE)
         .json_data(&serde_json::json!({ "name": post.name, "text": post.text, "at": now_ms() }));
     match event {
-        Ok(event) => {
-            app.hub.publish(TOPIC, event);
-            StatusCode::NO_CONTENT
-        }
+        Ok(event) => match app.broker.publish(event).await {
+            Ok(()) => StatusCode::NO_CONTENT,
+            // Not published, to anybody: the page can say so and the user retry.
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+        },
         Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -97,10 +166,13 @@ fn now_ms() -> u128 {
 }
 
 /// The app: `/` (page), `/events` (the stream), `/publish` (post a message), with a
-/// ticker that publishes the time and the subscriber count every `tick`.
-pub fn app(hub: Hub, stop: Shutdown, tick: Duration) -> Router {
-    let ticker = hub.clone();
+/// ticker that publishes the time and this instance's subscriber count every `tick`,
+/// signed with `instance` (with Redis, every page sees the ticks of every instance).
+pub fn app(broker: impl Into<Broker>, instance: &str, stop: Shutdown, tick: Duration) -> Router {
+    let broker = broker.into();
+    let ticker = broker.clone();
     let ticker_stop = stop.clone();
+    let instance = instance.to_owned();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(tick);
         loop {
@@ -108,10 +180,14 @@ pub fn app(hub: Hub, stop: Shutdown, tick: Duration) -> Router {
                 _ = interval.tick() => {}
                 () = ticker_stop.clone().wait() => break,
             }
-            let stats =
-                serde_json::json!({ "at": now_ms(), "subscribers": ticker.subscriber_count() });
+            let stats = serde_json::json!({
+                "at": now_ms(),
+                "subscribers": ticker.subscriber_count(),
+                "instance": instance,
+            });
             if let Ok(event) = Event::default().event(TICK).json_data(&stats) {
-                ticker.publish(TOPIC, event);
+                // A tick lost while Redis is down is not worth reporting.
+                let _ = ticker.publish(event).await;
             }
         }
     });
@@ -120,25 +196,27 @@ pub fn app(hub: Hub, stop: Shutdown, tick: Duration) -> Router {
         .route("/events", get(events))
         .route("/publish", post(publish))
         .with_state(App {
-            hub,
+            broker,
             stop: stop.clone(),
         })
         .layer(SseLayer::new().max_streams(10_000).shutdown(stop))
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then ends every stream.
+/// The ticks name the instance by its address.
 ///
 /// # Errors
 ///
 /// When axum's server fails.
 pub async fn serve(
     listener: TcpListener,
-    hub: Hub,
+    broker: impl Into<Broker>,
     tick: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let (trigger, stop) = Shutdown::new();
-    axum::serve(listener, app(hub, stop, tick))
+    let instance = listener.local_addr()?.to_string();
+    axum::serve(listener, app(broker, &instance, stop, tick))
         .with_graceful_shutdown(async move {
             shutdown.await;
             trigger.fire();

@@ -1,10 +1,13 @@
 //! `cargo run -p axum-broadcast -- --help`
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use axum_broadcast::Broker;
 use clap::Parser;
 use sse_core::Hub;
+use sse_redis::{redis, RedisHub};
 
 /// A live chat and ticker over Server-Sent Events.
 #[derive(Parser)]
@@ -18,22 +21,42 @@ struct Args {
     /// Milliseconds between two ticker events.
     #[arg(long, default_value_t = 1000)]
     tick_ms: u64,
+    /// Share the hub with other instances through this Redis server
+    /// (`redis://127.0.0.1:6379/`); without it the hub is in-process.
+    #[arg(long)]
+    redis: Option<String>,
+    /// With --redis: the prefix of the stream keys (instances that share it share the chat).
+    #[arg(long, default_value = "sse-broadcast:")]
+    key_prefix: String,
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)).await?;
     println!(
         "broadcast on http://{}/ , Ctrl-C to stop",
         listener.local_addr()?
     );
+    let broker: Broker = match &args.redis {
+        None => Hub::new().into(),
+        Some(url) => {
+            let client = redis::Client::open(url.as_str()).map_err(io::Error::other)?;
+            let hub = RedisHub::builder(client)
+                .key_prefix(&args.key_prefix)
+                .connect()
+                .await
+                .map_err(io::Error::other)?;
+            println!("sharing events through redis at {url}");
+            hub.into()
+        }
+    };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     axum_broadcast::serve(
         listener,
-        Hub::new(),
+        broker,
         Duration::from_millis(args.tick_ms),
         shutdown,
     )
