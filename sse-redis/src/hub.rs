@@ -166,11 +166,11 @@ impl RedisHubBuilder {
     /// When Redis cannot be reached.
     pub async fn connect(self) -> Result<RedisHub, Error> {
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout)
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1)
-            .set_factor(50)
-            .set_max_delay(500);
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
         let publisher = ConnectionManager::new_with_config(self.client.clone(), config).await?;
         let local = Hub::builder()
             .replay_count(0)
@@ -324,16 +324,18 @@ impl Inner {
 
 fn stored_event(entry: &StreamId) -> Option<EncodedEvent> {
     fn text(value: &Value) -> Option<Data> {
-        Data::try_from(Vec::<u8>::from_redis_value(value).ok()?).ok()
+        Data::try_from(Vec::<u8>::from_redis_value_ref(value).ok()?).ok()
     }
     let id: EntryId = entry.id.parse().ok()?;
     let mut event = Event::default().id(id.to_event_id());
     if let Some(value) = entry.map.get(FIELD_EVENT) {
-        let name = String::from_redis_value(value).ok()?;
+        let name = String::from_redis_value_ref(value).ok()?;
         event = event.event(EventType::try_from(name).ok()?);
     }
     if let Some(value) = entry.map.get(FIELD_RETRY) {
-        event = event.retry(Duration::from_millis(u64::from_redis_value(value).ok()?));
+        event = event.retry(Duration::from_millis(
+            u64::from_redis_value_ref(value).ok()?,
+        ));
     }
     if let Some(value) = entry.map.get(FIELD_DATA) {
         event = event.data(text(value)?);
@@ -544,7 +546,12 @@ impl RedisHub {
         let id = id.to_string();
         let found: StreamRangeReply = self
             .inner
-            .read(redis::cmd("XRANGE").arg(self.inner.key(topic)).arg(&id).arg(&id))
+            .read(
+                redis::cmd("XRANGE")
+                    .arg(self.inner.key(topic))
+                    .arg(&id)
+                    .arg(&id),
+            )
             .await?;
         Ok(!found.ids.is_empty())
     }
@@ -648,8 +655,8 @@ async fn read(hub: Weak<Inner>, name: Arc<str>, key: String, topic: Arc<Topic>) 
             Some(conn) => conn,
             None => {
                 let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(inner.config.timeout)
-                    .set_response_timeout(inner.config.block + inner.config.timeout);
+                    .set_connection_timeout(Some(inner.config.timeout))
+                    .set_response_timeout(Some(inner.config.block + inner.config.timeout));
                 match inner
                     .config
                     .client
