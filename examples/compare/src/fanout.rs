@@ -16,7 +16,8 @@ use sse_core::{Event, EventType, Hub, LastEventId};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-const TOPIC: &str = "fanout";
+/// The topic every fan-out subscriber follows.
+pub const TOPIC: &str = "fanout";
 const TICK: EventType = EventType::from_static("tick");
 
 /// The query of `/publish`.
@@ -65,6 +66,8 @@ pub enum Broadcast {
     Hub(Hub),
     /// The built-ins: a tokio broadcast of the data, encoded by each subscriber.
     Tokio(broadcast::Sender<Arc<str>>),
+    /// Ours across instances: the sse-redis backplane.
+    Redis(sse_redis::RedisHub),
 }
 
 impl Broadcast {
@@ -84,6 +87,7 @@ impl Broadcast {
         match self {
             Broadcast::Hub(hub) => hub.subscriber_count(),
             Broadcast::Tokio(tx) => tx.receiver_count(),
+            Broadcast::Redis(hub) => hub.subscriber_count(),
         }
     }
 
@@ -97,7 +101,7 @@ impl Broadcast {
         match self {
             Broadcast::Hub(hub) => hub.subscribe(&[TOPIC], &LastEventId::none()),
             #[allow(clippy::panic)]
-            Broadcast::Tokio(_) => panic!("not a hub"),
+            Broadcast::Tokio(_) | Broadcast::Redis(_) => panic!("not an in-process hub"),
         }
     }
 
@@ -110,30 +114,54 @@ impl Broadcast {
         let rx = match self {
             Broadcast::Tokio(tx) => tx.subscribe(),
             #[allow(clippy::panic)]
-            Broadcast::Hub(_) => panic!("not a tokio broadcast"),
+            Broadcast::Hub(_) | Broadcast::Redis(_) => panic!("not a tokio broadcast"),
         };
         BroadcastStream::new(rx).filter_map(|item| std::future::ready(item.ok()))
     }
 
     /// Publishes as `publish` says; completes when the last event is published.
     pub async fn run(&self, publish: Publish) {
+        if let Broadcast::Redis(hub) = self {
+            // Through Redis, keep a window of appends in flight on the one connection
+            // rather than waiting out each round trip before the next event is due.
+            let due: std::pin::Pin<Box<dyn Stream<Item = ()> + Send>> = if publish.rate > 0 {
+                let pace = Duration::from_secs_f64(1.0 / publish.rate as f64);
+                Box::pin(
+                    tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(pace))
+                        .map(drop),
+                )
+            } else {
+                Box::pin(futures_util::stream::repeat(()))
+            };
+            due.take(usize::try_from(publish.n).unwrap_or(usize::MAX))
+                .map(|()| {
+                    let data = payload(publish.size);
+                    hub.publish(TOPIC, Event::default().event(TICK).data(data))
+                })
+                .buffer_unordered(PUBLISH_WINDOW)
+                .for_each(|_| std::future::ready(()))
+                .await;
+            return;
+        }
         let pace = (publish.rate > 0).then(|| Duration::from_secs_f64(1.0 / publish.rate as f64));
         let mut ticker = pace.map(tokio::time::interval);
         for _ in 0..publish.n {
             if let Some(ticker) = &mut ticker {
                 ticker.tick().await;
             }
-            let mut data = format!("{:020}", now_nanos());
-            data.extend(std::iter::repeat_n(
-                'x',
-                publish.size.saturating_sub(data.len()),
-            ));
+            let data = payload(publish.size);
             match self {
                 Broadcast::Hub(hub) => {
                     hub.publish(TOPIC, Event::default().event(TICK).data(data));
                 }
                 Broadcast::Tokio(tx) => {
                     let _ = tx.send(Arc::from(data));
+                }
+                Broadcast::Redis(hub) => {
+                    // A lost event shows as a subscriber that never gets them all.
+                    let _ = hub
+                        .publish(TOPIC, Event::default().event(TICK).data(data))
+                        .await;
                 }
             }
         }
@@ -167,6 +195,16 @@ pub fn actix_events(
             actix_web_lab::sse::Data::new(data.to_string()).event("tick"),
         ))
     })
+}
+
+/// How many appends to Redis one publisher keeps in flight at full speed.
+const PUBLISH_WINDOW: usize = 32;
+
+/// The data of one event: its send time (20 digits of nanoseconds), padded to `size`.
+fn payload(size: usize) -> String {
+    let mut data = format!("{:020}", now_nanos());
+    data.extend(std::iter::repeat_n('x', size.saturating_sub(data.len())));
+    data
 }
 
 /// What one fan-out run measured.
@@ -315,7 +353,29 @@ pub async fn run_fanout(
     subscribers: usize,
     publish: Publish,
 ) -> std::io::Result<FanoutResult> {
-    let sockets = open_idle(addr, subscribers).await?;
+    run_fanout_spread(&[addr], subscribers, publish).await
+}
+
+/// [`run_fanout`] with the subscribers spread evenly over several instances of one
+/// app (sharing a backplane); the events are published through the first.
+///
+/// # Errors
+///
+/// As [`run_fanout`]; also when `addrs` is empty.
+pub async fn run_fanout_spread(
+    addrs: &[std::net::SocketAddr],
+    subscribers: usize,
+    publish: Publish,
+) -> std::io::Result<FanoutResult> {
+    let Some(&addr) = addrs.first() else {
+        return Err(std::io::Error::other("no server to measure"));
+    };
+    let mut sockets = Vec::with_capacity(subscribers);
+    for (i, &at) in addrs.iter().enumerate() {
+        // The first instances take one more when it does not divide evenly.
+        let share = subscribers / addrs.len() + usize::from(i < subscribers % addrs.len());
+        sockets.extend(open_idle(at, share).await?);
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let readers: Vec<_> = sockets
         .into_iter()

@@ -129,6 +129,29 @@ pub fn serve(variant: Variant, addr: SocketAddr) -> io::Result<()> {
     }
 }
 
+/// Serves the sse-axum fan-out app on `addr` with the sse-redis backplane at `url`
+/// (stream keys under `prefix`), until the process ends: one of several instances.
+///
+/// # Errors
+///
+/// When the address cannot be bound or Redis cannot be reached.
+pub fn serve_redis(addr: SocketAddr, url: &str, prefix: &str) -> io::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let client = sse_redis::redis::Client::open(url).map_err(io::Error::other)?;
+            let hub = sse_redis::RedisHub::builder(client)
+                .key_prefix(prefix)
+                .queue_capacity(4096)
+                .connect()
+                .await
+                .map_err(io::Error::other)?;
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            serve_axum(Variant::SseAxum, listener, Broadcast::Redis(hub)).await
+        })
+}
+
 fn is_ours(variant: Variant) -> bool {
     matches!(
         variant,
@@ -196,7 +219,16 @@ async fn serve_axum(
             .route(
                 "/fanout",
                 get(move |State(broadcast): State<Broadcast>| async move {
-                    let response: Response = if variant == Variant::SseAxum {
+                    let response: Response = if let Broadcast::Redis(hub) = &broadcast {
+                        match hub
+                            .subscribe(fanout::TOPIC, &sse_core::LastEventId::none())
+                            .await
+                        {
+                            Ok(subscription) => sse_axum::Sse::new(subscription).into_response(),
+                            Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+                                .into_response(),
+                        }
+                    } else if variant == Variant::SseAxum {
                         sse_axum::Sse::new(broadcast.subscribe_hub()).into_response()
                     } else {
                         axum::response::sse::Sse::new(fanout::axum_events(

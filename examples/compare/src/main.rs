@@ -98,6 +98,45 @@ enum Cmd {
         #[arg(long, value_enum)]
         only: Vec<Variant>,
     },
+    /// Fan-out through Redis: subscribers spread over two instances of the sse-axum
+    /// app on the sse-redis backplane, events published on one of them; next to the
+    /// same workload on one instance with the in-process hub, in alternation.
+    RedisFanout {
+        /// The Redis server (default: `SSE_REDIS_URL`, else the local default port).
+        #[arg(long)]
+        redis: Option<String>,
+        /// Subscribers in all, half on each instance.
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        /// Events published per run (at most 4096: the local queues' size).
+        #[arg(long, default_value_t = 1000)]
+        events: u64,
+        /// Events per second; 0 publishes as fast as one publisher can.
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Bytes of data per event (at least 20).
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Rounds; the table shows medians.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Where to write the JSON results.
+        #[arg(long, default_value = "target/compare-redis-fanout.json")]
+        json: PathBuf,
+    },
+    /// Serve the sse-axum fan-out app as one instance on the Redis backplane (used by
+    /// `redis-fanout`).
+    ServeRedis {
+        /// Port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        /// The Redis server.
+        #[arg(long)]
+        redis: String,
+        /// The prefix of the stream keys (instances that share it share the events).
+        #[arg(long)]
+        prefix: String,
+    },
     /// Serve one variant (used by `bench`, which starts each server pinned to core 0).
     Serve {
         /// Which server and SSE implementation.
@@ -156,6 +195,34 @@ fn main() -> std::io::Result<()> {
             let variants = all_if_empty(only);
             memory(&variants, &connections, &json)
         }
+        Cmd::ServeRedis {
+            port,
+            redis,
+            prefix,
+        } => compare::serve_redis(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            &redis,
+            &prefix,
+        ),
+        Cmd::RedisFanout {
+            redis,
+            subscribers,
+            events,
+            rate,
+            size,
+            rounds,
+            json,
+        } => {
+            let redis = redis
+                .or_else(|| std::env::var("SSE_REDIS_URL").ok())
+                .unwrap_or_else(|| "redis://127.0.0.1:6379/".to_owned());
+            let publish = compare::fanout::Publish {
+                n: events.clamp(1, 4096),
+                size: size.max(20),
+                rate,
+            };
+            redis_fanout(&redis, rounds.max(1), subscribers.max(2), publish, &json)
+        }
         Cmd::Serve { variant, port } => {
             compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         }
@@ -194,13 +261,18 @@ fn has_taskset() -> bool {
 }
 
 fn start(variant: Variant, pinned: bool) -> std::io::Result<(Server, SocketAddr)> {
+    let value = clap::ValueEnum::to_possible_value(&variant)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
+    start_with(variant.name(), &["serve", "--variant", &value], pinned)
+}
+
+/// Starts `compare <args> --port <free port>` and waits until it accepts connections.
+fn start_with(name: &str, args: &[&str], pinned: bool) -> std::io::Result<(Server, SocketAddr)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let exe = std::env::current_exe()?;
-    let value = clap::ValueEnum::to_possible_value(&variant)
-        .map(|v| v.get_name().to_owned())
-        .unwrap_or_default();
     let mut command = if pinned {
         let mut command = Command::new("taskset");
         command.args(["-c", "0"]).arg(exe);
@@ -209,7 +281,8 @@ fn start(variant: Variant, pinned: bool) -> std::io::Result<(Server, SocketAddr)
         Command::new(exe)
     };
     let child = command
-        .args(["serve", "--variant", &value, "--port", &port.to_string()])
+        .args(args)
+        .args(["--port", &port.to_string()])
         .stdout(Stdio::null())
         .spawn()?;
     let server = Server(child);
@@ -220,10 +293,7 @@ fn start(variant: Variant, pinned: bool) -> std::io::Result<(Server, SocketAddr)
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    Err(std::io::Error::other(format!(
-        "{} did not start",
-        variant.name()
-    )))
+    Err(std::io::Error::other(format!("{name} did not start")))
 }
 
 #[derive(serde::Serialize)]
@@ -486,6 +556,112 @@ fn fanout(
     let report = serde_json::json!({
         "workload": { "kind": "fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds, "pinned": pinned },
         "results": rows,
+    });
+    std::fs::write(
+        json,
+        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
+    )?;
+    eprintln!("\nJSON: {}", json.display());
+    Ok(())
+}
+
+/// `redis-fanout`: two instances on the Redis backplane next to one in-process hub.
+fn redis_fanout(
+    redis: &str,
+    rounds: usize,
+    subscribers: usize,
+    publish: compare::fanout::Publish,
+    json: &PathBuf,
+) -> std::io::Result<()> {
+    const SETUPS: [&str; 2] = [
+        "sse-axum, in-process Hub, 1 instance",
+        "sse-axum, sse-redis, 2 instances",
+    ];
+    let runtime = client_runtime()?;
+    let mut rows: Vec<FanoutRow> = SETUPS
+        .iter()
+        .map(|name| FanoutRow {
+            variant: name,
+            deliveries_per_second: vec![],
+            p50_ms: vec![],
+            p99_ms: vec![],
+            max_ms: vec![],
+        })
+        .collect();
+    let mut events_per_second: [Vec<f64>; 2] = [vec![], vec![]];
+    let total = rounds * SETUPS.len();
+    let mut done = 0;
+    for round in 1..=rounds {
+        for (i, name) in SETUPS.iter().enumerate() {
+            let mut servers = Vec::new();
+            let mut addrs = Vec::new();
+            if i == 0 {
+                let (server, addr) = start(Variant::SseAxum, false)?;
+                servers.push(server);
+                addrs.push(addr);
+            } else {
+                // A fresh stream per run: no replay window left over from the last.
+                let prefix = format!("sse-bench:{}:{round}:", std::process::id());
+                for _ in 0..2 {
+                    let (server, addr) = start_with(
+                        name,
+                        &["serve-redis", "--redis", redis, "--prefix", &prefix],
+                        false,
+                    )?;
+                    servers.push(server);
+                    addrs.push(addr);
+                }
+            }
+            let result = runtime.block_on(compare::fanout::run_fanout_spread(
+                &addrs,
+                subscribers,
+                publish,
+            ))?;
+            drop(servers);
+            done += 1;
+            progress(
+                done,
+                total,
+                &format!("round {round}: {name:<38} {}", fanout_summary(&result)),
+            );
+            let row = &mut rows[i];
+            row.deliveries_per_second
+                .push(result.deliveries as f64 / result.seconds);
+            row.p50_ms.push(result.latency_ms(0.5));
+            row.p99_ms.push(result.latency_ms(0.99));
+            row.max_ms.push(result.latency_ms(1.0));
+            events_per_second[i].push(publish.n as f64 / result.seconds);
+        }
+    }
+    let rate = if publish.rate == 0 {
+        "as fast as one publisher can".to_owned()
+    } else {
+        format!("{} per second", publish.rate)
+    };
+    println!(
+        "\nFan-out through Redis: {subscribers} subscribers, {} events of {} bytes {rate}, {rounds} round(s), medians, nothing pinned\n",
+        publish.n, publish.size
+    );
+    println!("| setup | events/s | deliveries/s | p50 | p99 | max |");
+    println!("|---|---|---|---|---|---|");
+    for (row, events) in rows.iter().zip(&events_per_second) {
+        println!(
+            "| {} | {:.0} | {:.3} M | {:.2} ms | {:.2} ms | {:.2} ms |",
+            row.variant,
+            median(events),
+            median(&row.deliveries_per_second) / 1e6,
+            median(&row.p50_ms),
+            median(&row.p99_ms),
+            median(&row.max_ms),
+        );
+    }
+    if let Some(dir) = json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let report = serde_json::json!({
+        "workload": { "kind": "redis-fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds },
+        "results": rows,
+        "events_per_second": events_per_second,
     });
     std::fs::write(
         json,
