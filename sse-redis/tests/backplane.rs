@@ -399,3 +399,61 @@ async fn an_unreachable_redis_is_an_error_not_a_hang() {
         other => panic!("expected a redis error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_client_ahead_of_this_instance_s_reader_waits_for_it_and_gets_nothing_twice() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("ahead");
+    // A's reader comes back slowly after losing its connection.
+    let a = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
+        .key_prefix(&prefix)
+        .reconnect_backoff(Duration::from_millis(400), Duration::from_millis(400))
+        .connect()
+        .await
+        .unwrap();
+    let b = hub(&url, &prefix).await;
+    let mut on_a = a.subscribe("t", &LastEventId::none()).await.unwrap();
+    a.publish("t", Event::default().data("0")).await.unwrap();
+    assert_eq!(data(&next_events(&mut on_a, 1).await), ["0"]);
+
+    // Cut A's reader (the connection blocked in XREAD) off Redis.
+    let mut admin = raw(&url).await;
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let readers: Vec<&str> = clients
+        .lines()
+        .filter(|line| line.contains("cmd=xread"))
+        .filter_map(|line| line.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .collect();
+    assert!(!readers.is_empty(), "no reader blocked in XREAD: {clients}");
+    for id in &readers {
+        let _: i64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(*id)
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+    }
+    // Meanwhile B publishes; a client sees it on B, then moves to A, whose reader has
+    // not read it yet.
+    let mut seen = Vec::new();
+    for i in 1..=3 {
+        seen.push(
+            b.publish("t", Event::default().data(i.to_string()))
+                .await
+                .unwrap(),
+        );
+    }
+    let last = LastEventId::from_bytes(seen[1].to_string().as_bytes());
+    let mut moved = a.subscribe("t", &last).await.unwrap();
+    b.publish("t", Event::default().data("4")).await.unwrap();
+    let events = next_events(&mut moved, 2).await;
+    assert_eq!(data(&events), ["3", "4"], "{events:?}");
+    assert!(quiet(&mut moved, Duration::from_millis(300)).await);
+    // The subscriber that stayed on A gets everything once, too.
+    assert_eq!(data(&next_events(&mut on_a, 4).await), ["1", "2", "3", "4"]);
+}
