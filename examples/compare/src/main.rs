@@ -373,7 +373,11 @@ fn rss(pid: u32) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::other("no VmRSS"))
 }
 
-fn memory(variants: &[Variant], connections: &[usize], json: &PathBuf) -> std::io::Result<()> {
+fn memory(
+    variants: &[Variant],
+    connections: &[usize],
+    json: &std::path::Path,
+) -> std::io::Result<()> {
     let pinned = pin_client();
     let runtime = client_runtime()?;
     let mut table = Vec::new();
@@ -423,20 +427,12 @@ fn memory(variants: &[Variant], connections: &[usize], json: &PathBuf) -> std::i
     for &(count, variant, bytes) in &table {
         println!("| {} | {count} | {:.1} |", variant.name(), bytes / 1024.0);
     }
-    if let Some(dir) = json.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let results: Vec<_> = table
         .iter()
         .map(|(count, variant, bytes)| serde_json::json!({ "variant": variant.name(), "connections": count, "bytes_per_connection": bytes }))
         .collect();
     let report = serde_json::json!({ "workload": { "kind": "idle-memory", "pinned": pinned }, "results": results });
-    std::fs::write(
-        json,
-        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
-    )?;
-    eprintln!("\nJSON: {}", json.display());
-    Ok(())
+    write_json(json, &report)
 }
 
 fn pin_client() -> bool {
@@ -467,7 +463,7 @@ fn fanout(
     rounds: usize,
     subscribers: usize,
     publish: compare::fanout::Publish,
-    json: &PathBuf,
+    json: &std::path::Path,
 ) -> std::io::Result<()> {
     let pinned = pin_client();
     let runtime = client_runtime()?;
@@ -550,19 +546,11 @@ fn fanout(
             ratio
         );
     }
-    if let Some(dir) = json.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let report = serde_json::json!({
         "workload": { "kind": "fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds, "pinned": pinned },
         "results": rows,
     });
-    std::fs::write(
-        json,
-        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
-    )?;
-    eprintln!("\nJSON: {}", json.display());
-    Ok(())
+    write_json(json, &report)
 }
 
 /// `redis-fanout`: two instances on the Redis backplane next to one in-process hub.
@@ -571,7 +559,7 @@ fn redis_fanout(
     rounds: usize,
     subscribers: usize,
     publish: compare::fanout::Publish,
-    json: &PathBuf,
+    json: &std::path::Path,
 ) -> std::io::Result<()> {
     const SETUPS: [&str; 2] = [
         "sse-axum, in-process Hub, 1 instance",
@@ -655,17 +643,22 @@ fn redis_fanout(
             median(&row.max_ms),
         );
     }
-    if let Some(dir) = json.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let report = serde_json::json!({
         "workload": { "kind": "redis-fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds },
         "results": rows,
         "events_per_second": events_per_second,
     });
+    write_json(json, &report)
+}
+
+/// Writes `report` to `json` (creating its folder) and says where.
+fn write_json(json: &std::path::Path, report: &serde_json::Value) -> std::io::Result<()> {
+    if let Some(dir) = json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     std::fs::write(
         json,
-        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
+        serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?,
     )?;
     eprintln!("\nJSON: {}", json.display());
     Ok(())
@@ -676,7 +669,7 @@ fn bench(
     rounds: usize,
     burst: Burst,
     connections: usize,
-    json: &PathBuf,
+    json: &std::path::Path,
 ) -> std::io::Result<()> {
     let pinned = pin_client();
     let runtime = client_runtime()?;
@@ -780,17 +773,9 @@ fn bench(
             ratio
         );
     }
-    if let Some(dir) = json.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let report = serde_json::json!({
         "workload": { "kind": "burst", "events": burst.n, "size": burst.size, "connections": connections, "rounds": rounds, "pinned": pinned },
         "results": rows,
     });
-    std::fs::write(
-        json,
-        serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?,
-    )?;
-    eprintln!("\nJSON: {}", json.display());
-    Ok(())
+    write_json(json, &report)
 }
