@@ -363,3 +363,154 @@ pub fn unique_prefix(test: &str) -> String {
         .as_nanos();
     format!("sse-test:{test}:{nanos}:")
 }
+
+/// A real nginx on a free loopback port, proxying to `upstreams` (one `upstream` block,
+/// round robin; a server that refuses connections is skipped for the next), with
+/// nginx's defaults for buffering. Stops when dropped.
+#[derive(Debug)]
+pub struct Nginx {
+    /// The port nginx listens on, on 127.0.0.1.
+    pub port: u16,
+    _process: ChildGuard,
+}
+
+impl Nginx {
+    /// Starts nginx with `http_extra` in its `http` block and `location_extra` in its
+    /// one `location /`. `None` (skipped) when nginx is missing outside CI.
+    ///
+    /// # Panics
+    ///
+    /// When nginx cannot be started, or under CI when it is missing.
+    pub async fn start(
+        upstreams: &[SocketAddr],
+        http_extra: &str,
+        location_extra: &str,
+    ) -> Option<Self> {
+        let nginx = require_program("nginx", "for the reverse-proxy tests")?;
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("sse-tests-nginx-{port}"));
+        std::fs::create_dir_all(&dir).expect("nginx's directory");
+        let d = dir.display();
+        let servers: String = upstreams
+            .iter()
+            .map(|addr| format!("server {addr};\n        "))
+            .collect();
+        let config = format!(
+            "daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    {http_extra}
+    upstream app {{
+        {servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            # proxy_buffering is on by default; X-Accel-Buffering turns it off.
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            {location_extra}
+        }}
+    }}
+}}
+"
+        );
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, config).expect("nginx.conf");
+        let process = ChildGuard(
+            std::process::Command::new(nginx)
+                .arg("-p")
+                .arg(&dir)
+                .arg("-e")
+                .arg(dir.join("error.log"))
+                .arg("-c")
+                .arg(&conf)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::inherit())
+                .spawn()
+                .expect("start nginx"),
+        );
+        assert!(
+            wait_for_port(port, Duration::from_secs(10)).await,
+            "nginx did not start"
+        );
+        Some(Self {
+            port,
+            _process: process,
+        })
+    }
+}
+
+/// One instance of the broadcast example (`axum-broadcast`) on the Redis backplane,
+/// on a free loopback port, with a hub tuned for tests (200 ms reader block, 500 ms
+/// timeout, 20-200 ms reconnect back-off) and no ticks after the first.
+#[derive(Debug)]
+pub struct BroadcastInstance {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its hub.
+    pub hub: sse_redis::RedisHub,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl BroadcastInstance {
+    /// Starts an instance whose streams live under `prefix` on the Redis at `url`.
+    ///
+    /// # Panics
+    ///
+    /// When Redis cannot be reached or no port can be bound.
+    pub async fn start(url: &str, prefix: &str) -> Self {
+        let client = sse_redis::redis::Client::open(url).expect("a Redis URL");
+        let hub = sse_redis::RedisHub::builder(client)
+            .key_prefix(prefix)
+            .block(Duration::from_millis(200))
+            .timeout(Duration::from_millis(500))
+            .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(200))
+            .connect()
+            .await
+            .expect("connect to Redis");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let addr = listener.local_addr().expect("its address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(axum_broadcast::serve(
+            listener,
+            hub.clone(),
+            Duration::from_secs(3600),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            addr,
+            hub,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Stops it gracefully (open streams end with a `bye` event); whether it stopped
+    /// within `limit`.
+    pub async fn stop(mut self, limit: Duration) -> bool {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        matches!(
+            tokio::time::timeout(limit, &mut self.task).await,
+            Ok(Ok(Ok(())))
+        )
+    }
+}

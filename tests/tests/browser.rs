@@ -22,7 +22,8 @@ use countdown::Countdown;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use sse_tests::{
-    free_port, require_program, wait_for_port, ChildGuard, ShutdownSignal, TestServer,
+    free_port, require_program, wait_for_port, BroadcastInstance, ChildGuard, Nginx,
+    ShutdownSignal, TestServer,
 };
 use tokio::net::TcpListener;
 
@@ -268,3 +269,116 @@ browser_suite!(hyper, hyper_countdown::serve);
 browser_suite!(axum, axum_countdown::serve);
 browser_suite!(actix, actix_countdown::serve);
 browser_suite!(warp, warp_countdown::serve);
+
+/// The chat page's messages (id, text) as the page received them.
+const CHAT: &str = "return { received: window.received.map(m => [m.id, m.text]), \
+                    notes: [...document.querySelectorAll('li.note')].map(n => n.textContent), \
+                    label: document.getElementById('state').textContent };";
+
+fn chat_texts(state: &Value) -> Vec<String> {
+    state["received"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .map(|m| m[1].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The scenario the Redis backplane is for, in a real browser behind a real load
+/// balancer: the chat page is served through nginx by two instances sharing Redis; the
+/// instance holding its stream stops; `EventSource` reconnects by itself, nginx sends
+/// it to the other instance, and the page gets the messages sent meanwhile exactly
+/// once, in order, then live ones.
+#[tokio::test]
+async fn the_chat_page_moves_to_the_other_instance_without_loss_or_duplicates() {
+    let Some(url) = sse_tests::redis_url() else {
+        return;
+    };
+    let _one_at_a_time = BROWSER.lock().await;
+    let prefix = sse_tests::unique_prefix("browser");
+    let a = BroadcastInstance::start(&url, &prefix).await;
+    let b = BroadcastInstance::start(&url, &prefix).await;
+    let Some(nginx) = Nginx::start(&[a.addr, b.addr], "", "").await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let page = format!("http://127.0.0.1:{}/", nginx.port);
+    browser.client().goto(&page).await.expect("open the page");
+    let state = browser
+        .wait_for(CHAT, Duration::from_secs(20), |s| s["label"] == "open")
+        .await;
+    assert_eq!(state["label"], "open", "{state}");
+
+    let post = |addr: std::net::SocketAddr, text: String| async move {
+        let status = sse_tests::client()
+            .post(format!("http://{addr}/publish"))
+            .form(&[("name", "test"), ("text", text.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 204);
+    };
+    for i in 1..=3 {
+        post(if i % 2 == 0 { a.addr } else { b.addr }, format!("m{i}")).await;
+    }
+    let state = browser
+        .wait_for(CHAT, Duration::from_secs(10), |s| chat_texts(s).len() >= 3)
+        .await;
+    assert_eq!(chat_texts(&state), ["m1", "m2", "m3"], "{state}");
+
+    // Stop the instance that holds the page's stream; send while the page is away.
+    let (holder, survivor) = if a.hub.subscriber_count() == 1 {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert_eq!(holder.hub.subscriber_count(), 1);
+    assert!(holder.stop(Duration::from_secs(5)).await, "did not stop");
+    for i in 4..=6 {
+        post(survivor.addr, format!("m{i}")).await;
+    }
+    // EventSource reconnects with Last-Event-ID; nginx passes it to the survivor.
+    let state = browser
+        .wait_for(CHAT, Duration::from_secs(30), |s| chat_texts(s).len() >= 6)
+        .await;
+    assert_eq!(survivor.hub.subscriber_count(), 1, "{state}");
+    post(survivor.addr, "m7".to_owned()).await;
+    browser
+        .wait_for(CHAT, Duration::from_secs(10), |s| chat_texts(s).len() >= 7)
+        .await;
+    // A repeated message would have arrived by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let state = browser.eval(CHAT).await;
+    assert_eq!(
+        chat_texts(&state),
+        ["m1", "m2", "m3", "m4", "m5", "m6", "m7"],
+        "lost, repeated or reordered across the move: {state}"
+    );
+    let ids: Vec<sse_redis::EntryId> = state["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[0].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let notes = state["notes"].to_string();
+    assert!(notes.contains("server is stopping"), "no bye: {notes}");
+    assert!(
+        !notes.contains("missed"),
+        "a reset on a retained cursor: {notes}"
+    );
+
+    let shot = browser.client().screenshot().await.expect("a screenshot");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("artifact directory");
+    std::fs::write(dir.join("broadcast-two-instances.png"), &shot).expect("write the screenshot");
+    browser.close().await;
+    drop(nginx);
+    assert!(survivor.stop(Duration::from_secs(5)).await);
+}

@@ -16,15 +16,10 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use countdown::Countdown;
-use sse_tests::{
-    free_port, gzip_client, require_program, wait_for_port, ChildGuard, EventReader,
-    ShutdownSignal, TestServer,
-};
+use sse_tests::{gzip_client, EventReader, ShutdownSignal, TestServer};
 use tokio::net::TcpListener;
 
 const INTERVAL: Duration = Duration::from_millis(250);
@@ -36,82 +31,30 @@ enum Header {
     Ignored,
 }
 
-/// An nginx proxying 127.0.0.1:`port` to `upstream`, with its defaults for buffering.
-struct Nginx {
-    port: u16,
-    _process: ChildGuard,
-}
+/// An nginx in front of one server, with its defaults for buffering, compressing event
+/// streams.
+struct Nginx(sse_tests::Nginx);
 
 impl Nginx {
     /// `None` (skipped) when nginx is missing outside CI.
     async fn start(upstream: SocketAddr, header: Header) -> Option<Self> {
-        let nginx = require_program("nginx", "for the reverse-proxy tests")?;
-        let port = free_port();
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nginx-{port}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.display();
         let ignore = if header == Header::Ignored {
             "proxy_ignore_headers X-Accel-Buffering;"
         } else {
             ""
         };
-        let config = format!(
-            "daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    gzip on;
-    gzip_types text/event-stream;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            # proxy_buffering is on by default; it is what X-Accel-Buffering turns off.
-            proxy_pass http://{upstream};
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            {ignore}
-        }}
-    }}
-}}
-"
-        );
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, config).unwrap();
-        let process = ChildGuard(
-            Command::new(nginx)
-                .arg("-p")
-                .arg(&dir)
-                .arg("-e")
-                .arg(dir.join("error.log"))
-                .arg("-c")
-                .arg(&conf)
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start nginx"),
-        );
-        assert!(
-            wait_for_port(port, Duration::from_secs(10)).await,
-            "nginx did not start"
-        );
-        Some(Self {
-            port,
-            _process: process,
-        })
+        sse_tests::Nginx::start(
+            &[upstream],
+            "gzip on;\n    gzip_types text/event-stream;",
+            ignore,
+        )
+        .await
+        .map(Self)
     }
 
     async fn events(&self) -> EventReader {
         let response = gzip_client()
-            .get(format!("http://127.0.0.1:{}/events", self.port))
+            .get(format!("http://127.0.0.1:{}/events", self.0.port))
             .send()
             .await
             .expect("request through nginx");

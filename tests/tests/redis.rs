@@ -8,7 +8,6 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -17,46 +16,10 @@ use sse_core::MessageEvent;
 use sse_redis::{redis, Error, Event, RedisHub};
 use sse_tests::{
     client, free_port, open_event_stream, redis_url, require_program, unique_prefix, wait_for_port,
-    ChildGuard, EventReader,
+    BroadcastInstance, ChildGuard, EventReader,
 };
-use tokio::sync::oneshot;
 
-/// One instance of the broadcast example on the Redis backplane.
-struct Instance {
-    addr: SocketAddr,
-    hub: RedisHub,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn instance(url: &str, prefix: &str) -> Instance {
-    let hub = RedisHub::builder(redis::Client::open(url).unwrap())
-        .key_prefix(prefix)
-        .block(Duration::from_millis(200))
-        .timeout(Duration::from_millis(500))
-        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(200))
-        .connect()
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(axum_broadcast::serve(
-        listener,
-        hub.clone(),
-        // Ticks once at start, then not during the test.
-        Duration::from_secs(3600),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    Instance {
-        addr,
-        hub,
-        _stop: stop,
-    }
-}
-
-async fn post(instance: &Instance, text: &str) -> reqwest::StatusCode {
+async fn post(instance: &BroadcastInstance, text: &str) -> reqwest::StatusCode {
     client()
         .post(format!("http://{}/publish", instance.addr))
         .form(&[("name", "t"), ("text", text)])
@@ -67,7 +30,7 @@ async fn post(instance: &Instance, text: &str) -> reqwest::StatusCode {
 }
 
 /// A stream from `instance`, resuming after `last` if given.
-async fn open(instance: &Instance, last: Option<&str>) -> EventReader {
+async fn open(instance: &BroadcastInstance, last: Option<&str>) -> EventReader {
     let response = open_event_stream(instance.addr, last).await;
     assert_eq!(response.status(), 200);
     EventReader::new(response)
@@ -123,7 +86,10 @@ fn texts(messages: &[(String, String)]) -> Vec<&str> {
 async fn a_client_on_one_instance_receives_what_is_published_on_the_other_in_order() {
     let Some(url) = redis_url() else { return };
     let prefix = unique_prefix("fanout");
-    let (a, b) = (instance(&url, &prefix).await, instance(&url, &prefix).await);
+    let (a, b) = (
+        BroadcastInstance::start(&url, &prefix).await,
+        BroadcastInstance::start(&url, &prefix).await,
+    );
     let mut on_a = open(&a, None).await;
     let mut on_b = open(&b, None).await;
     let sent: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
@@ -152,7 +118,10 @@ async fn a_client_on_one_instance_receives_what_is_published_on_the_other_in_ord
 async fn a_client_cut_off_from_one_instance_resumes_on_the_other_exactly_once() {
     let Some(url) = redis_url() else { return };
     let prefix = unique_prefix("resume");
-    let (a, b) = (instance(&url, &prefix).await, instance(&url, &prefix).await);
+    let (a, b) = (
+        BroadcastInstance::start(&url, &prefix).await,
+        BroadcastInstance::start(&url, &prefix).await,
+    );
     let mut on_a = open(&a, None).await;
     for i in 0..10 {
         assert_eq!(post(&a, &format!("m{i}")).await, 204);
@@ -186,13 +155,16 @@ async fn a_client_cut_off_from_one_instance_resumes_on_the_other_exactly_once() 
 async fn concurrent_publishers_on_both_instances_give_every_subscriber_the_same_order() {
     let Some(url) = redis_url() else { return };
     let prefix = unique_prefix("order");
-    let (a, b) = (instance(&url, &prefix).await, instance(&url, &prefix).await);
+    let (a, b) = (
+        BroadcastInstance::start(&url, &prefix).await,
+        BroadcastInstance::start(&url, &prefix).await,
+    );
     let mut readers = Vec::new();
     for i in 0..6 {
         readers.push(open(if i % 2 == 0 { &a } else { &b }, None).await);
     }
     const EACH: usize = 150;
-    let publish = |instance: &Instance, name: &'static str| {
+    let publish = |instance: &BroadcastInstance, name: &'static str| {
         let addr = instance.addr;
         tokio::spawn(async move {
             let client = client();
@@ -284,7 +256,10 @@ async fn redis_restarting_under_open_streams_loses_nothing_and_repeats_nothing()
     let mut redis = start_redis(port, &dir);
     assert!(wait_for_port(port, Duration::from_secs(10)).await);
     let prefix = unique_prefix("restart");
-    let (a, b) = (instance(&url, &prefix).await, instance(&url, &prefix).await);
+    let (a, b) = (
+        BroadcastInstance::start(&url, &prefix).await,
+        BroadcastInstance::start(&url, &prefix).await,
+    );
     let mut on_a = open(&a, None).await;
     for i in 0..5 {
         assert_eq!(post(&b, &format!("m{i}")).await, 204);
