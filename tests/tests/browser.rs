@@ -7,7 +7,10 @@
 //! - after the last event, the server's `204` stops the browser for good;
 //! - the Close button ends the stream, and the server sees the disconnect;
 //! - a screenshot of each page mid-countdown is kept under the target directory's
-//!   `tmp/browser/` for a person to look at.
+//!   `tmp/browser/` for a person to look at;
+//! - the chat example as two instances sharing Redis behind a real nginx: when the
+//!   instance holding the page's stream stops, the browser reconnects through nginx
+//!   to the other one and gets every message once, in order.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
