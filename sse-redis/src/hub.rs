@@ -247,6 +247,10 @@ impl RedisHubBuilder {
 ///   `reset`, empty data), as with the local hub, then the retained entries after the
 ///   client's id, then live events. An id that is not an entry id counts as absent:
 ///   live events only.
+/// - **A stream re-created below a reader's position** (Redis restarted without its
+///   data *and* its clock went back, or the key was deleted and re-created with
+///   explicit ids): the reader only reads ids above the last one it handed over, so
+///   it waits until new ids pass it. Redis' own ids never go back otherwise.
 /// - **Subscribing while Redis is down**: [`subscribe`](RedisHub::subscribe) returns
 ///   an error when it needs Redis (to start a reader or to replay), so the handler
 ///   can answer 503 and the client retries.
@@ -286,6 +290,14 @@ struct TopicState {
 impl Topic {
     fn state(&self) -> MutexGuard<'_, TopicState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone and the readers with it: end the subscriptions
+        // rather than leave them open with nothing to feed them.
+        self.local.close(None);
     }
 }
 
@@ -629,7 +641,8 @@ impl RedisHub {
 
     /// Ends this instance's subscriptions, after what they have not read yet and then
     /// `last` (if any), stops its readers and refuses later calls. Other instances and
-    /// the streams in Redis are not touched. For graceful shutdown.
+    /// the streams in Redis are not touched. For graceful shutdown. Dropping the last
+    /// clone of the hub does the same, with no last event.
     pub fn close(&self, last: Option<Event>) {
         let inner = &self.inner;
         inner.closed.store(true, Ordering::Release);

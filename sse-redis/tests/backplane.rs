@@ -457,3 +457,23 @@ async fn a_client_ahead_of_this_instance_s_reader_waits_for_it_and_gets_nothing_
     // The subscriber that stayed on A gets everything once, too.
     assert_eq!(data(&next_events(&mut on_a, 4).await), ["1", "2", "3", "4"]);
 }
+
+#[tokio::test]
+async fn dropping_the_last_handle_ends_the_subscriptions() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("drop");
+    let hub = hub(&url, &prefix).await;
+    let mut sub = hub.subscribe("t", &LastEventId::none()).await.unwrap();
+    let clone = hub.clone();
+    drop(hub);
+    clone
+        .publish("t", Event::default().data("still here"))
+        .await
+        .unwrap();
+    assert_eq!(data(&next_events(&mut sub, 1).await), ["still here"]);
+    drop(clone);
+    assert!(tokio::time::timeout(Duration::from_secs(2), sub.next())
+        .await
+        .expect("the subscription outlives its hub")
+        .is_none());
+}
