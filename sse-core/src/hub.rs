@@ -380,9 +380,13 @@ impl Hub {
 
     /// Ends every subscription, after what it has not read yet and then `last` (if
     /// any), and refuses new ones (they end at once). For graceful shutdown: open SSE
-    /// bodies fed by the hub finish, so the server can stop.
+    /// bodies fed by the hub finish, so the server can stop. Only the first call counts:
+    /// a later one does not replace its last event.
     pub fn close(&self, last: Option<Event>) {
         let mut state = self.state();
+        if state.closed {
+            return;
+        }
         state.closed = true;
         state.last_event = last.map(|event| event.encode());
         // Dropping the senders ends every receiver once it has read what is queued.
@@ -762,6 +766,23 @@ mod tests {
         assert_eq!(hub.subscribers_of("a"), 0);
         hub.close(None);
         hub.relay("a", Event::default().data("after close").encode());
+    }
+
+    #[test]
+    fn only_the_first_close_counts() {
+        let hub = Hub::new();
+        let mut sub = hub.subscribe(&["a"], &LastEventId::none());
+        hub.close(Some(
+            Event::default()
+                .event(EventType::from_static("bye"))
+                .data(""),
+        ));
+        hub.close(None);
+        hub.close(Some(Event::default().data("second")));
+        let got = drain(&mut sub);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "bye");
+        assert!(ended(&mut sub));
     }
 
     #[test]

@@ -7,29 +7,22 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
-use redis::{AsyncConnectionConfig, Client, FromRedisValue, RedisError, Value};
-use sse_core::{
-    Data, EncodedEvent, Event, EventType, Hub, LagPolicy, LastEventId, Subscription, RESET,
-};
+use redis::{AsyncConnectionConfig, Client, RedisError, Value};
+use sse_core::{EncodedEvent, Event, Hub, LagPolicy, LastEventId, Subscription, RESET};
 use tokio::sync::Notify;
 
+use crate::entry::{self, FIELD_COMMENT, FIELD_DATA, FIELD_EMPTY, FIELD_EVENT, FIELD_RETRY};
 use crate::entry_id::EntryId;
 
-/// The stream fields an event is stored in. Other fields are ignored when reading, so
-/// any Redis client can publish (`XADD <prefix><topic> * event tick data 42`).
-const FIELD_EVENT: &str = "event";
-const FIELD_DATA: &str = "data";
-const FIELD_RETRY: &str = "retry";
-const FIELD_COMMENT: &str = "comment";
-/// Written only for an event with no field at all: an entry needs one.
-const FIELD_EMPTY: &str = "empty";
+/// The longest `timeout`, `block` and back-off: far beyond any real use, and far from
+/// overflowing the clock arithmetic.
+const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// What went wrong in a [`RedisHub`] call.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// Redis could not be reached or refused the command. Nothing was published.
+    /// Redis could not be reached, refused the command or did not answer in time.
     Redis(RedisError),
     /// Redis answered something that is not what the command returns.
     UnexpectedReply(String),
@@ -115,8 +108,9 @@ impl RedisHubBuilder {
         self
     }
 
-    /// How many entries one read takes at most, for the readers and for replay
-    /// (default 512).
+    /// How many entries one replay read takes at most (default 512). A reader reads at
+    /// most half the [`queue_capacity`](RedisHubBuilder::queue_capacity) at a time, so
+    /// that one read cannot overrun the local subscribers' queue.
     pub fn batch(mut self, entries: usize) -> Self {
         self.batch = entries.max(1);
         self
@@ -126,21 +120,22 @@ impl RedisHubBuilder {
     /// whether its topic still has subscribers (default 1 s). A reader stops within
     /// about this time after its topic's last subscriber leaves.
     pub fn block(mut self, block: Duration) -> Self {
-        self.block = block.max(Duration::from_millis(1));
+        self.block = block.clamp(Duration::from_millis(1), LONGEST);
         self
     }
 
     /// The connection and response timeout of publishing and replay, and how long a
     /// subscription waits for this instance to read up to the client's id (default
-    /// 2 s).
+    /// 2 s, at most a day).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(LONGEST);
         self
     }
 
     /// The back-off of a reader that lost Redis: it waits `min`, then twice as long
     /// after every failed attempt, up to `max` (default 50 ms to 2 s).
     pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        let (min, max) = (min.min(LONGEST), max.min(LONGEST));
         self.backoff = (min, max.max(min));
         self
     }
@@ -229,7 +224,13 @@ impl RedisHubBuilder {
 ///   not reached yet (it came from a faster instance) waits until the reader gets there.
 ///
 /// A subscription follows one topic: Redis orders entries within a stream, not
-/// across streams, so one `Last-Event-ID` could not resume a merge of several.
+/// across streams, so one `Last-Event-ID` could not resume a merge of several. Topic
+/// names are the application's to choose: each topic with local subscribers costs a
+/// reader and a Redis connection on every instance, so do not take them unchecked
+/// from requests.
+///
+/// Uses only commands of Redis 5.0 (`XADD`, `XREAD`, `XRANGE`, `XREVRANGE`); tested
+/// with Redis 7.0.
 ///
 /// # Failures
 ///
@@ -296,7 +297,8 @@ impl Topic {
 impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle is gone and the readers with it: end the subscriptions
-        // rather than leave them open with nothing to feed them.
+        // rather than leave them open with nothing to feed them. (After `close` this
+        // changes nothing: only the first close counts.)
         self.local.close(None);
     }
 }
@@ -313,49 +315,20 @@ impl Inner {
     /// Runs a read-only command on the shared connection. A read is safe to repeat, so
     /// when the connection turns out to have dropped (the first command after a
     /// Redis restart learns that), it is tried once more on the new connection.
-    async fn read<T: FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, RedisError> {
+    async fn read(&self, command: &redis::Cmd) -> Result<Value, RedisError> {
         let mut connection = self.publisher.clone();
         match command.query_async(&mut connection).await {
-            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+            Err(e) if e.is_connection_dropped() || (e.is_io_error() && !e.is_timeout()) => {
                 command.query_async(&mut connection).await
             }
             result => result,
         }
     }
 
-    /// The event stored in `entry`, with the entry id as its id; `None` when the
-    /// entry's fields cannot be an event.
-    fn entry_event(&self, entry: &StreamId) -> Option<EncodedEvent> {
-        let event = stored_event(entry);
-        if event.is_none() {
-            self.malformed.fetch_add(1, Ordering::Relaxed);
-        }
-        event
+    /// The entries a range command returns.
+    async fn range(&self, command: &redis::Cmd) -> Result<Vec<entry::Entry>, Error> {
+        entry::range(self.read(command).await?)
     }
-}
-
-fn stored_event(entry: &StreamId) -> Option<EncodedEvent> {
-    fn text(value: &Value) -> Option<Data> {
-        Data::try_from(Vec::<u8>::from_redis_value_ref(value).ok()?).ok()
-    }
-    let id: EntryId = entry.id.parse().ok()?;
-    let mut event = Event::default().id(id.to_event_id());
-    if let Some(value) = entry.map.get(FIELD_EVENT) {
-        let name = String::from_redis_value_ref(value).ok()?;
-        event = event.event(EventType::try_from(name).ok()?);
-    }
-    if let Some(value) = entry.map.get(FIELD_RETRY) {
-        event = event.retry(Duration::from_millis(
-            u64::from_redis_value_ref(value).ok()?,
-        ));
-    }
-    if let Some(value) = entry.map.get(FIELD_DATA) {
-        event = event.data(text(value)?);
-    }
-    if let Some(value) = entry.map.get(FIELD_COMMENT) {
-        event = event.comment(text(value)?);
-    }
-    Some(event.encode())
 }
 
 impl fmt::Debug for RedisHub {
@@ -399,9 +372,11 @@ impl RedisHub {
     ///
     /// # Errors
     ///
-    /// When Redis cannot be reached or refuses the command ([`Error::Redis`]): the
-    /// event was not published, to anybody. [`Error::Closed`] after
-    /// [`close`](RedisHub::close).
+    /// [`Error::Redis`] when Redis cannot be reached or refuses the command: the event
+    /// was not published, to anybody. When that error
+    /// [is a timeout](RedisError::is_timeout), Redis may have appended the event all
+    /// the same (the answer is what was lost), so a retry could publish it twice.
+    /// [`Error::Closed`] after [`close`](RedisHub::close).
     pub async fn publish(&self, topic: &str, event: Event) -> Result<EntryId, Error> {
         let inner = &self.inner;
         if inner.closed.load(Ordering::Acquire) {
@@ -460,16 +435,20 @@ impl RedisHub {
         let mut checked_ahead = false;
         let deadline = tokio::time::Instant::now() + inner.config.timeout;
         let (mut subscription, upto) = loop {
-            if inner.closed.load(Ordering::Acquire) {
-                return Ok(inner.local.subscribe(&[topic], &LastEventId::none()));
-            }
-            let served = self.serve(topic).await?;
+            let served = match self.serve(topic).await {
+                Ok(served) => served,
+                // Closed meanwhile: the local hub ends the subscription at once.
+                Err(Error::Closed) => {
+                    return Ok(inner.local.subscribe(&[topic], &LastEventId::none()));
+                }
+                Err(e) => return Err(e),
+            };
             let advanced = served.advanced.notified();
             tokio::pin!(advanced);
             advanced.as_mut().enable();
             {
                 let state = served.state();
-                if state.stopped {
+                if state.stopped || inner.closed.load(Ordering::Acquire) {
                     // It left the map with that: the next `serve` starts a new reader.
                     continue;
                 }
@@ -512,11 +491,14 @@ impl RedisHub {
     /// entry if none runs.
     async fn serve(&self, topic: &str) -> Result<Arc<Topic>, Error> {
         let inner = &self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
         if let Some(served) = inner.topics().get(topic) {
             return Ok(Arc::clone(served));
         }
-        let top: StreamRangeReply = inner
-            .read(
+        let top = inner
+            .range(
                 redis::cmd("XREVRANGE")
                     .arg(inner.key(topic))
                     .arg("+")
@@ -525,15 +507,15 @@ impl RedisHub {
                     .arg(1),
             )
             .await?;
-        let start = match top.ids.first() {
-            Some(entry) => entry.id.parse().map_err(|_| {
-                Error::UnexpectedReply(format!("XREVRANGE gave the id {:?}", entry.id))
-            })?,
-            None => EntryId::ZERO,
-        };
+        let start = top.first().map_or(EntryId::ZERO, |entry| entry.id);
         let mut topics = inner.topics();
         if let Some(served) = topics.get(topic) {
             return Ok(Arc::clone(served));
+        }
+        // `close` sets the flag before it wakes the readers: seen here, under the map's
+        // lock, no reader starts after the readers were told.
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
         }
         let name: Arc<str> = Arc::from(topic);
         let served = Arc::new(Topic {
@@ -556,20 +538,22 @@ impl RedisHub {
     /// Whether the stream of `topic` holds the entry `id`.
     async fn exists(&self, topic: &str, id: EntryId) -> Result<bool, Error> {
         let id = id.to_string();
-        let found: StreamRangeReply = self
+        let found = self
             .inner
-            .read(
+            .range(
                 redis::cmd("XRANGE")
                     .arg(self.inner.key(topic))
                     .arg(&id)
                     .arg(&id),
             )
             .await?;
-        Ok(!found.ids.is_empty())
+        Ok(!found.is_empty())
     }
 
-    /// The events after `after` up to `upto`, read from Redis; led by [`RESET`] when
-    /// `after` is no longer (or never was) in the stream.
+    /// The events after `after` up to `upto`, read from Redis in pages; led by
+    /// [`RESET`] when `after` is no longer (or never was) in the stream. Each page starts
+    /// at the last entry of the one before, inclusive: if that entry is gone, the
+    /// stream was trimmed past it while paging, and a [`RESET`] marks the gap there.
     async fn replay(
         &self,
         topic: &str,
@@ -579,36 +563,32 @@ impl RedisHub {
         let inner = &self.inner;
         let key = inner.key(topic);
         let mut events = Vec::new();
-        // The first page includes `after` itself, to learn whether it is retained.
-        let mut start = after.to_string();
-        let mut first = true;
+        let mut from = after;
         loop {
-            let page: StreamRangeReply = inner
-                .read(
+            let page = inner
+                .range(
                     redis::cmd("XRANGE")
                         .arg(&key)
-                        .arg(&start)
+                        .arg(from.to_string())
                         .arg(upto.to_string())
                         .arg("COUNT")
-                        .arg(inner.config.batch),
+                        // One more for the entry the page starts at.
+                        .arg(inner.config.batch + 1),
                 )
                 .await?;
-            let mut entries = page.ids.iter();
-            if first {
-                first = false;
-                let retained = page.ids.first().is_some_and(|e| e.id == start);
-                if retained {
-                    entries.next();
-                } else {
-                    events.push(reset_event());
-                }
+            let mut entries = page.iter().peekable();
+            if entries.next_if(|entry| entry.id == from).is_none() {
+                events.push(reset_event());
             }
-            events.extend(entries.filter_map(|entry| inner.entry_event(entry)));
-            match page.ids.last() {
-                Some(last) if page.ids.len() >= inner.config.batch => {
-                    start = format!("({}", last.id);
-                }
-                _ => return Ok(events),
+            let mut read = 0;
+            for entry in entries {
+                // Skipped when it cannot be an event; the readers count those.
+                events.extend(entry.event());
+                from = entry.id;
+                read += 1;
+            }
+            if read < inner.config.batch || from >= upto {
+                return Ok(events);
             }
         }
     }
@@ -660,70 +640,62 @@ fn reset_event() -> EncodedEvent {
 /// The reader of one topic: follows its stream and hands every entry to the local hub,
 /// until the topic has no local subscriber or the hub closes.
 async fn read(hub: Weak<Inner>, name: Arc<str>, key: String, topic: Arc<Topic>) {
+    // However the task ends (stopped, the hub gone, a panic, its runtime shutting
+    // down), the topic leaves the map, so later subscribers start a new reader.
+    let _guard = ReaderGuard {
+        hub: hub.clone(),
+        name: Arc::clone(&name),
+        topic: Arc::clone(&topic),
+    };
     let mut connection: Option<MultiplexedConnection> = None;
     let mut backoff: Option<Duration> = None;
     loop {
-        let Some(inner) = hub.upgrade() else { break };
-        let conn = match &mut connection {
-            Some(conn) => conn,
+        let Some(inner) = hub.upgrade() else { return };
+        let config = &inner.config;
+        let (block, timeout, bounds) = (config.block, config.timeout, config.backoff);
+        // One read never brings more than half of what a subscriber's queue holds.
+        let batch = config.batch.min((config.queue_capacity / 2).max(1));
+        let client = config.client.clone();
+        // Do not keep the hub alive while waiting on Redis.
+        drop(inner);
+        let cursor = topic.state().cursor;
+        let reply = match &mut connection {
+            Some(conn) => read_after(conn, &key, cursor, batch, block).await,
             None => {
                 let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(inner.config.timeout))
-                    .set_response_timeout(Some(inner.config.block + inner.config.timeout));
-                match inner
-                    .config
-                    .client
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(block.saturating_add(timeout)));
+                match client
                     .get_multiplexed_async_connection_with_config(&config)
                     .await
                 {
-                    Ok(conn) => connection.insert(conn),
-                    Err(_) => {
-                        let wait = next_backoff(backoff, inner.config.backoff);
-                        backoff = Some(wait);
-                        drop(inner);
-                        tokio::time::sleep(wait).await;
-                        match hub.upgrade() {
-                            Some(inner) if !stop_if_unused(&inner, &name, &topic) => continue,
-                            _ => return,
-                        }
+                    Ok(conn) => {
+                        let conn = connection.insert(conn);
+                        read_after(conn, &key, cursor, batch, block).await
                     }
+                    Err(e) => Err(Error::Redis(e)),
                 }
             }
         };
-        let cursor = topic.state().cursor;
-        let block = u64::try_from(inner.config.block.as_millis()).unwrap_or(u64::MAX);
-        let batch = inner.config.batch;
-        // Do not keep the hub alive while blocked.
-        drop(inner);
-        let reply: Result<Option<StreamReadReply>, RedisError> = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(batch)
-            .arg("BLOCK")
-            .arg(block)
-            .arg("STREAMS")
-            .arg(&key)
-            .arg(cursor.to_string())
-            .query_async(conn)
-            .await;
-        let Some(inner) = hub.upgrade() else { break };
+        let Some(inner) = hub.upgrade() else { return };
         match reply {
-            Ok(reply) => {
+            Ok(entries) => {
                 backoff = None;
-                let entries = reply
-                    .into_iter()
-                    .flat_map(|reply| reply.keys)
-                    .flat_map(|stream| stream.ids);
+                // Encoded before taking the lock that subscribers register under.
+                let events: Vec<(EntryId, Option<EncodedEvent>)> = entries
+                    .iter()
+                    .map(|entry| (entry.id, entry.event()))
+                    .collect();
                 let mut state = topic.state();
-                for entry in entries {
-                    let Ok(id) = entry.id.parse::<EntryId>() else {
-                        inner.malformed.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
+                for (id, event) in events {
                     if id <= state.cursor {
                         continue;
                     }
-                    if let Some(event) = inner.entry_event(&entry) {
-                        inner.local.relay(&name, event);
+                    match event {
+                        Some(event) => inner.local.relay(&name, event),
+                        None => {
+                            inner.malformed.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     state.cursor = id;
                 }
@@ -733,9 +705,15 @@ async fn read(hub: Weak<Inner>, name: Arc<str>, key: String, topic: Arc<Topic>) 
             Err(_) => {
                 // Lost Redis: reconnect with back-off, then go on after the cursor.
                 connection = None;
-                let wait = next_backoff(backoff, inner.config.backoff);
+                let wait = next_backoff(backoff, bounds);
                 backoff = Some(wait);
+                drop(inner);
                 tokio::time::sleep(wait).await;
+                let Some(again) = hub.upgrade() else { return };
+                if stop_if_unused(&again, &name, &topic) {
+                    return;
+                }
+                continue;
             }
         }
         // Checked after a read, not before the first: the subscriber that started the
@@ -744,14 +722,32 @@ async fn read(hub: Weak<Inner>, name: Arc<str>, key: String, topic: Arc<Topic>) 
             return;
         }
     }
-    // The hub is gone: nothing to hand entries to.
-    topic.state().stopped = true;
-    topic.advanced.notify_waiters();
+}
+
+/// One blocking read of the entries after `cursor`.
+async fn read_after(
+    connection: &mut MultiplexedConnection,
+    key: &str,
+    cursor: EntryId,
+    batch: usize,
+    block: Duration,
+) -> Result<Vec<entry::Entry>, Error> {
+    let reply: Value = redis::cmd("XREAD")
+        .arg("COUNT")
+        .arg(batch)
+        .arg("BLOCK")
+        .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX))
+        .arg("STREAMS")
+        .arg(key)
+        .arg(cursor.to_string())
+        .query_async(connection)
+        .await?;
+    entry::read(reply)
 }
 
 /// The next wait of a back-off from `bounds.0` doubling up to `bounds.1`.
 fn next_backoff(current: Option<Duration>, (min, max): (Duration, Duration)) -> Duration {
-    current.map_or(min, |wait| (wait * 2).min(max))
+    current.map_or(min, |wait| wait.saturating_mul(2).min(max))
 }
 
 /// Stops the reader of `name` when the hub is closed or nobody on this instance follows
@@ -770,4 +766,30 @@ fn stop_if_unused(inner: &Inner, name: &Arc<str>, topic: &Arc<Topic>) -> bool {
     drop((state, topics));
     topic.advanced.notify_waiters();
     true
+}
+
+/// Takes a reader's topic out of service when the reader ends, however it ends.
+struct ReaderGuard {
+    hub: Weak<Inner>,
+    name: Arc<str>,
+    topic: Arc<Topic>,
+}
+
+impl Drop for ReaderGuard {
+    fn drop(&mut self) {
+        match self.hub.upgrade() {
+            Some(inner) => {
+                let mut topics = inner.topics();
+                self.topic.state().stopped = true;
+                if topics
+                    .get(&self.name)
+                    .is_some_and(|t| Arc::ptr_eq(t, &self.topic))
+                {
+                    topics.remove(&self.name);
+                }
+            }
+            None => self.topic.state().stopped = true,
+        }
+        self.topic.advanced.notify_waiters();
+    }
 }

@@ -22,6 +22,7 @@
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod entry;
 mod entry_id;
 mod hub;
 

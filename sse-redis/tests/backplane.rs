@@ -153,20 +153,31 @@ async fn entries_added_by_any_redis_client_are_delivered_and_malformed_ones_skip
     ] {
         let _: String = add(bad).query_async(&mut conn).await.unwrap();
     }
+    // A field name that is not UTF-8 spoils only its own field, not the reply.
+    let odd_name: String = add(vec![("data", b"odd name beside".to_vec())])
+        .arg(b"\xff\xfe".as_slice())
+        .arg("ignored")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let last: String = add(vec![("data", b"injected?\n\nid: 1\ndata: no".to_vec())])
         .query_async(&mut conn)
         .await
         .unwrap();
 
-    let events = next_events(&mut sub, 2).await;
+    let events = next_events(&mut sub, 3).await;
     assert_eq!(
         (events[0].event.as_str(), events[0].data.as_str()),
         ("note", "from redis-cli")
     );
     assert_eq!(events[0].last_event_id, good);
+    assert_eq!(
+        (events[1].data.as_str(), events[1].last_event_id.as_str()),
+        ("odd name beside", odd_name.as_str())
+    );
     // A line break in data stays data: no field is smuggled through.
-    assert_eq!(events[1].data, "injected?\n\nid: 1\ndata: no");
-    assert_eq!(events[1].last_event_id, last);
+    assert_eq!(events[2].data, "injected?\n\nid: 1\ndata: no");
+    assert_eq!(events[2].last_event_id, last);
     assert_eq!(hub.malformed_entries(), 3);
 }
 
@@ -476,4 +487,110 @@ async fn dropping_the_last_handle_ends_the_subscriptions() {
         .await
         .expect("the subscription outlives its hub")
         .is_none());
+}
+
+#[tokio::test]
+async fn close_then_drop_still_sends_the_last_event() {
+    let Some(url) = redis_url() else { return };
+    let hub = hub(&url, &prefix("close-drop")).await;
+    let mut sub = hub.subscribe("t", &LastEventId::none()).await.unwrap();
+    hub.close(Some(
+        Event::default()
+            .event(EventType::from_static("bye"))
+            .data(""),
+    ));
+    drop(hub);
+    let events = next_events(&mut sub, 1).await;
+    assert_eq!(
+        events[0].event, "bye",
+        "the drop replaced close's last event"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_larger_than_the_local_queue_reaches_every_subscriber() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("burst");
+    // The default queue (256): one unbounded read of 600 entries would overrun it and
+    // close every subscriber.
+    let hub = hub(&url, &prefix).await;
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        subs.push(hub.subscribe("t", &LastEventId::none()).await.unwrap());
+    }
+    // Appended in one go, behind the reader's back.
+    let mut pipe = redis::pipe();
+    for i in 0..600 {
+        pipe.cmd("XADD")
+            .arg(format!("{prefix}t"))
+            .arg("*")
+            .arg("data")
+            .arg(i.to_string())
+            .ignore();
+    }
+    let _: () = pipe.query_async(&mut raw(&url).await).await.unwrap();
+    let expected: Vec<String> = (0..600).map(|i| i.to_string()).collect();
+    // Each subscriber reads in a task of its own, as the streams of a server do.
+    let readers: Vec<_> = subs
+        .into_iter()
+        .map(|mut sub| tokio::spawn(async move { next_events(&mut sub, 600).await }))
+        .collect();
+    for reader in readers {
+        assert_eq!(data(&reader.await.unwrap()), expected);
+    }
+}
+
+#[tokio::test]
+async fn resuming_anywhere_while_publishing_goes_on_never_loses_or_repeats() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("seam");
+    let publisher = hub(&url, &prefix).await;
+    let resumer = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
+        .key_prefix(&prefix)
+        .block(Duration::from_millis(5))
+        .batch(16)
+        .connect()
+        .await
+        .unwrap();
+    let first = publisher
+        .publish("t", Event::default().data("0"))
+        .await
+        .unwrap();
+    let published = std::sync::Arc::new(std::sync::Mutex::new(vec![first]));
+    const TOTAL: usize = 1500;
+    let ids = std::sync::Arc::clone(&published);
+    let task = tokio::spawn(async move {
+        for i in 1..TOTAL {
+            let id = publisher
+                .publish("t", Event::default().data(i.to_string()))
+                .await
+                .unwrap();
+            ids.lock().unwrap().push(id);
+            if i % 50 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    // Resume after ids seen so far, while the publisher goes on: each subscription must
+    // continue with exactly the entries that follow, whether replayed or live.
+    let mut resumed = 0;
+    while !task.is_finished() || resumed == 0 {
+        let (k, after) = {
+            let ids = published.lock().unwrap();
+            let k = ids.len() / 2 + resumed % 7;
+            (k.min(ids.len() - 1), ids[k.min(ids.len() - 1)])
+        };
+        let take = 40.min(TOTAL - 1 - k);
+        let mut sub = resumer
+            .subscribe("t", &LastEventId::from_bytes(after.to_string().as_bytes()))
+            .await
+            .unwrap();
+        let got = next_events(&mut sub, take).await;
+        let expected: Vec<String> = (k + 1..=k + take).map(|i| i.to_string()).collect();
+        assert_eq!(data(&got), expected, "resumed after entry {k}");
+        resumed += 1;
+        drop(sub);
+    }
+    task.await.unwrap();
+    assert!(resumed > 3, "only {resumed} resumes raced the publisher");
 }

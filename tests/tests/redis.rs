@@ -271,6 +271,22 @@ async fn redis_restarting_under_open_streams_loses_nothing_and_repeats_nothing()
     let refused = b.hub.publish("chat", Event::default().data("lost")).await;
     assert!(matches!(refused, Err(Error::Redis(_))), "{refused:?}");
     assert_eq!(post(&a, "lost too").await, 503);
+    // Resuming needs Redis (to replay): an error, which the page answers with a retry.
+    let resume = sse_redis::LastEventId::from_bytes(before[0].0.as_bytes());
+    assert!(matches!(
+        b.hub.subscribe("chat", &resume).await,
+        Err(Error::Redis(_))
+    ));
+    let mut retry = open(&b, Some(&before[0].0)).await;
+    let said = String::from_utf8_lossy(&{
+        let _ = retry.read_to_end(Duration::from_secs(5)).await;
+        retry.raw.to_vec()
+    })
+    .into_owned();
+    assert!(
+        said.starts_with(": unavailable") && said.contains("retry: 2000"),
+        "{said}"
+    );
 
     // Back, with its data: the open stream goes on, publishing works again.
     redis = start_redis(port, &dir);
