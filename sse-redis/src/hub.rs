@@ -246,8 +246,10 @@ impl RedisHubBuilder {
 /// - **A cursor older than the replay window** (trimmed, lost in a restart, or from
 ///   another deployment): the subscription starts with the [`RESET`] event (type
 ///   `reset`, empty data), as with the local hub, then the retained entries after the
-///   client's id, then live events. An id that is not an entry id counts as absent:
-///   live events only.
+///   client's id, then live events. (An entry id newer than any this instance has
+///   read and absent from the stream, from another deployment say, gets [`RESET`]
+///   and then live events.) An id that is not an entry id counts as absent: live
+///   events only.
 /// - **A stream re-created below a reader's position** (Redis restarted without its
 ///   data *and* its clock went back, or the key was deleted and re-created with
 ///   explicit ids): the reader only reads ids above the last one it handed over, so
