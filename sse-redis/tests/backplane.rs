@@ -11,13 +11,34 @@ use sse_core::{Decoded, Decoder, MessageEvent};
 use sse_redis::{redis, EntryId, Error, Event, EventType, LastEventId, RedisHub, Subscription};
 use sse_tests::{redis_url, unique_prefix as prefix};
 
+/// A builder for a hub on the test server, with its streams under `prefix`.
+fn builder(url: &str, prefix: &str) -> sse_redis::RedisHubBuilder {
+    RedisHub::builder(redis::Client::open(url).unwrap()).key_prefix(prefix)
+}
+
 async fn hub(url: &str, prefix: &str) -> RedisHub {
-    RedisHub::builder(redis::Client::open(url).unwrap())
-        .key_prefix(prefix)
+    builder(url, prefix)
         .block(Duration::from_millis(200))
         .connect()
         .await
         .unwrap()
+}
+
+/// Publishes the events numbered `numbers` (their data) to `topic`; their ids.
+async fn publish_numbered(
+    hub: &RedisHub,
+    topic: &str,
+    numbers: std::ops::Range<usize>,
+) -> Vec<EntryId> {
+    let mut ids = Vec::new();
+    for i in numbers {
+        ids.push(
+            hub.publish(topic, Event::default().data(i.to_string()))
+                .await
+                .unwrap(),
+        );
+    }
+    ids
 }
 
 /// The next `n` events of `subscription` (failing after 5 s).
@@ -186,14 +207,7 @@ async fn resuming_on_another_hub_replays_exactly_what_was_missed() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix("resume");
     let (a, b) = (hub(&url, &prefix).await, hub(&url, &prefix).await);
-    let mut ids = Vec::new();
-    for i in 0..10 {
-        ids.push(
-            a.publish("chat", Event::default().data(i.to_string()))
-                .await
-                .unwrap(),
-        );
-    }
+    let ids = publish_numbered(&a, "chat", 0..10).await;
     // Saw 0..=3 on A; resumes on B, which has never read the topic.
     let last = LastEventId::from_bytes(ids[3].to_string().as_bytes());
     let mut on_b = b.subscribe("chat", &last).await.unwrap();
@@ -218,19 +232,9 @@ async fn resuming_on_another_hub_replays_exactly_what_was_missed() {
 async fn a_trimmed_or_unknown_cursor_gets_reset_and_a_foreign_id_starts_live() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix("window");
-    let hub = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
-        .key_prefix(&prefix)
-        .max_len(1)
-        .connect()
-        .await
-        .unwrap();
-    let first = hub.publish("t", Event::default().data("0")).await.unwrap();
+    let hub = builder(&url, &prefix).max_len(1).connect().await.unwrap();
+    let first = publish_numbered(&hub, "t", 0..300).await[0];
     // Make trimming exact, whatever `~` leaves, so the test knows the window.
-    for i in 1..300 {
-        hub.publish("t", Event::default().data(i.to_string()))
-            .await
-            .unwrap();
-    }
     let mut conn = raw(&url).await;
     let _: u64 = redis::cmd("XTRIM")
         .arg(format!("{prefix}t"))
@@ -279,18 +283,8 @@ async fn a_trimmed_or_unknown_cursor_gets_reset_and_a_foreign_id_starts_live() {
 async fn replay_longer_than_a_batch_is_read_in_pages() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix("pages");
-    let hub = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
-        .key_prefix(&prefix)
-        .batch(7)
-        .connect()
-        .await
-        .unwrap();
-    let first = hub.publish("t", Event::default().data("0")).await.unwrap();
-    for i in 1..100 {
-        hub.publish("t", Event::default().data(i.to_string()))
-            .await
-            .unwrap();
-    }
+    let hub = builder(&url, &prefix).batch(7).connect().await.unwrap();
+    let first = publish_numbered(&hub, "t", 0..100).await[0];
     let mut sub = hub
         .subscribe("t", &LastEventId::from_bytes(first.to_string().as_bytes()))
         .await
@@ -334,8 +328,7 @@ async fn one_reader_per_topic_whatever_the_number_of_subscribers() {
 async fn subscriber_churn_never_loses_a_live_event() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix("churn");
-    let hub = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
-        .key_prefix(&prefix)
+    let hub = builder(&url, &prefix)
         .block(Duration::from_millis(5))
         .connect()
         .await
@@ -416,8 +409,7 @@ async fn a_client_ahead_of_this_instance_s_reader_waits_for_it_and_gets_nothing_
     let Some(url) = redis_url() else { return };
     let prefix = prefix("ahead");
     // A's reader comes back slowly after losing its connection.
-    let a = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
-        .key_prefix(&prefix)
+    let a = builder(&url, &prefix)
         .reconnect_backoff(Duration::from_millis(400), Duration::from_millis(400))
         .connect()
         .await
@@ -545,8 +537,7 @@ async fn resuming_anywhere_while_publishing_goes_on_never_loses_or_repeats() {
     let Some(url) = redis_url() else { return };
     let prefix = prefix("seam");
     let publisher = hub(&url, &prefix).await;
-    let resumer = RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
-        .key_prefix(&prefix)
+    let resumer = builder(&url, &prefix)
         .block(Duration::from_millis(5))
         .batch(16)
         .connect()
