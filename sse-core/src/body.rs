@@ -70,13 +70,14 @@ pin_project! {
     pub struct SseBody<S> {
         #[pin]
         stream: SyncWrapper<S>,
-        keep_alive: Option<KeepAliveTimer>,
+        // Boxed, as is `shutdown`: an idle stream's body stays small when they are off.
+        keep_alive: Option<Box<KeepAliveTimer>>,
         // Bytes to send at the start of the next frame: the initial event, or an event
         // that did not fit into the previous frame.
         carry: Option<Bytes>,
         error: Option<BoxError>,
         on_error: Option<SyncWrapper<ErrorHandler>>,
-        shutdown: Option<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>,
+        shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
         max_frame_size: usize,
         done: bool,
     }
@@ -99,7 +100,7 @@ impl<S> SseBody<S> {
 
     /// Sends a keep-alive comment whenever the stream has been idle for its interval.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        self.keep_alive = Some(KeepAliveTimer::new(keep_alive));
+        self.keep_alive = Some(Box::new(KeepAliveTimer::new(keep_alive)));
         self
     }
 
@@ -132,7 +133,7 @@ impl<S> SseBody<S> {
     /// [`Shutdown`](crate::Shutdown).
     pub fn shutdown(mut self, signal: crate::Shutdown, last: Option<Event>) -> Self {
         let last = last.map(|event| event.encode().into_bytes());
-        self.shutdown = Some((SyncWrapper::new(Box::pin(signal.wait())), last));
+        self.shutdown = Some(Box::new((SyncWrapper::new(Box::pin(signal.wait())), last)));
         self
     }
 
@@ -170,12 +171,12 @@ where
         let mut frame = FrameBuilder::new(this.carry.take(), *this.max_frame_size);
         let mut stream = this.stream.as_mut().get_pin_mut();
         let fired = match this.shutdown.as_mut() {
-            Some((signal, _)) => signal.get_mut().as_mut().poll(cx).is_ready(),
+            Some(shutdown) => shutdown.0.get_mut().as_mut().poll(cx).is_ready(),
             None => false,
         };
         if fired {
             *this.done = true;
-            if let Some((_, Some(last))) = this.shutdown.take() {
+            if let Some(last) = this.shutdown.take().and_then(|shutdown| shutdown.1) {
                 if let Err(overflow) = frame.push(last) {
                     *this.carry = Some(overflow);
                 }
@@ -334,6 +335,19 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
+
+    /// An idle stream's body is held for as long as the client stays: thousands of
+    /// them per server. What is rarely set (keep-alive, shutdown) lives behind a box;
+    /// inlining the keep-alive again (88 bytes more) fails this. (A one-topic hub
+    /// subscription keeps its receiver inline, which saves two allocations rather
+    /// than bytes of this size.)
+    #[test]
+    fn an_idle_hub_stream_s_body_stays_small() {
+        let body = std::mem::size_of::<SseBody<crate::Subscription>>();
+        assert!(body <= 224, "SseBody<Subscription> is {body} bytes");
+        let subscription = std::mem::size_of::<crate::Subscription>();
+        assert!(subscription <= 128, "Subscription is {subscription} bytes");
+    }
 
     type Item = Result<Event, BoxError>;
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use smallvec::SmallVec;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
@@ -306,10 +307,9 @@ impl Hub {
         let mut state = self.state();
         let mut subscription = Subscription {
             replay: VecDeque::new(),
-            receivers: Vec::new(),
+            receivers: SmallVec::new(),
             lag_policy: self.shared.config.lag_policy,
             hub: Arc::clone(&self.shared),
-            topics: Vec::new(),
             counted: false,
             ended: false,
         };
@@ -333,7 +333,11 @@ impl Hub {
             );
         }
         for topic in topics {
-            if subscription.topics.iter().any(|seen| &**seen == *topic) {
+            if subscription
+                .receivers
+                .iter()
+                .any(|seen| &*seen.topic == *topic)
+            {
                 continue;
             }
             let (name, rx) = match state.channels.get_key_value(*topic) {
@@ -345,8 +349,8 @@ impl Hub {
                     (name, rx)
                 }
             };
-            subscription.topics.push(name);
             subscription.receivers.push(Receiver {
+                topic: name,
                 stream: BroadcastStream::new(rx),
                 head: None,
                 done: false,
@@ -397,6 +401,7 @@ impl Hub {
 
 /// One topic's ring, as one subscriber reads it.
 struct Receiver {
+    topic: Arc<str>,
     stream: BroadcastStream<Arc<Published>>,
     head: Option<Arc<Published>>,
     done: bool,
@@ -409,10 +414,11 @@ struct Receiver {
 /// Feed it straight into [`SseBody`](crate::SseBody) or an adapter's `Sse`.
 pub struct Subscription {
     replay: VecDeque<EncodedEvent>,
-    receivers: Vec<Receiver>,
+    /// Inline for the usual single topic: an idle subscription costs no allocation of
+    /// its own beyond the ring's receiver.
+    receivers: SmallVec<[Receiver; 1]>,
     lag_policy: LagPolicy,
     hub: Arc<Shared>,
-    topics: Vec<Arc<str>>,
     counted: bool,
     ended: bool,
 }
@@ -511,12 +517,16 @@ impl Stream for Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         // Leave the rings first, so that a ring nobody reads any more can go.
-        self.receivers.clear();
+        let topics: SmallVec<[Arc<str>; 1]> = self
+            .receivers
+            .drain(..)
+            .map(|receiver| receiver.topic)
+            .collect();
         let mut state = self.hub.state();
         if self.counted && !state.closed {
             state.subscribers -= 1;
         }
-        for topic in &self.topics {
+        for topic in &topics {
             if state
                 .channels
                 .get(topic)
