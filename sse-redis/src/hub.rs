@@ -235,7 +235,8 @@ impl RedisHubBuilder {
 /// # Failures
 ///
 /// - **Redis unreachable at publish**: [`publish`](RedisHub::publish) returns
-///   [`Error::Redis`] and nothing is stored or sent, to anybody. The publishing
+///   [`Error::Redis`] and nothing is stored or sent, to anybody (after a *timeout*,
+///   Redis may have appended it all the same: see `publish`). The publishing
 ///   connection reconnects by itself; later calls succeed once Redis is back.
 /// - **Redis down or restarting while streams are open**: open subscriptions stay open
 ///   (keep-alives go on). Each reader reconnects with back-off
@@ -255,8 +256,10 @@ impl RedisHubBuilder {
 ///   explicit ids): the reader only reads ids above the last one it handed over, so
 ///   it waits until new ids pass it. Redis' own ids never go back otherwise.
 /// - **Subscribing while Redis is down**: [`subscribe`](RedisHub::subscribe) returns
-///   an error when it needs Redis (to start a reader or to replay), so the handler
-///   can answer 503 and the client retries.
+///   an error when it needs Redis (to start a reader or to replay). `EventSource`
+///   gives up for good on an error status, so answer `200` with a stream that only
+///   says `retry:` and ends: the browser comes back after that delay with its
+///   `Last-Event-ID` (the broadcast example does this).
 /// - An entry whose fields cannot be an event (written by another program: invalid
 ///   UTF-8, a bad `event` name) is skipped and counted in
 ///   [`malformed_entries`](RedisHub::malformed_entries); nothing of it reaches a
