@@ -514,3 +514,19 @@ impl BroadcastInstance {
         )
     }
 }
+
+/// Checks that `response` turns a browser away for now: `200` (an error status would
+/// make `EventSource` give up for good), an event stream whose only item is
+/// `retry: <delay>`, then the end.
+///
+/// # Panics
+///
+/// When it is anything else.
+pub async fn assert_told_to_retry(response: reqwest::Response, delay: Duration) {
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut refused = EventReader::new(response);
+    assert!(refused.read_to_end(Duration::from_secs(5)).await.is_empty());
+    let items: Vec<&Decoded> = refused.items.iter().map(|(_, item)| item).collect();
+    assert_eq!(items, [&Decoded::Retry(delay)]);
+}

@@ -15,8 +15,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{self, StreamExt};
-use sse_core::{Decoded, Event, LastEventId, OverLimit, Shutdown, SseLayer, StreamLimit};
-use sse_tests::{client, open_event_stream as open, wait_until, EventReader};
+use sse_core::{Event, LastEventId, OverLimit, Shutdown, SseLayer, StreamLimit};
+use sse_tests::{assert_told_to_retry, client, open_event_stream as open, wait_until, EventReader};
 
 /// An endless stream, one event every 20 ms, whose data is the Last-Event-ID the
 /// layer put into the request.
@@ -75,12 +75,7 @@ async fn over_the_limit_a_browser_is_told_to_retry_later_and_gets_in_once_a_stre
 
     // Over the limit: 200 (a browser keeps trying), one retry field, the end.
     let response = open(addr, None).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut refused = EventReader::new(response);
-    assert!(refused.read_to_end(Duration::from_secs(5)).await.is_empty());
-    let items: Vec<&Decoded> = refused.items.iter().map(|(_, item)| item).collect();
-    assert_eq!(items, [&Decoded::Retry(Duration::from_millis(150))]);
+    assert_told_to_retry(response, Duration::from_millis(150)).await;
 
     // A stream ends (the client leaves): its slot comes back, the next client gets in.
     first.disconnect();
