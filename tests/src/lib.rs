@@ -452,21 +452,23 @@ http {{
     }
 }
 
-/// One instance of the broadcast example (`axum-broadcast`) on the Redis backplane,
-/// on a free loopback port, with a hub tuned for tests (200 ms reader block, 500 ms
-/// timeout, 20-200 ms reconnect back-off) and no ticks after the first.
+/// One instance of the broadcast example (`axum-broadcast`) on a free loopback port,
+/// with its in-process [`Hub`](sse_core::Hub) ([`start_local`](Self::start_local)) or
+/// on the Redis backplane ([`start`](Self::start)).
 #[derive(Debug)]
-pub struct BroadcastInstance {
+pub struct BroadcastInstance<H = sse_redis::RedisHub> {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Its hub.
-    pub hub: sse_redis::RedisHub,
+    pub hub: H,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl BroadcastInstance {
-    /// Starts an instance whose streams live under `prefix` on the Redis at `url`.
+    /// Starts an instance whose streams live under `prefix` on the Redis at `url`,
+    /// with a hub tuned for tests (200 ms reader block, 500 ms timeout, 20-200 ms
+    /// reconnect back-off) and no ticks after the first.
     ///
     /// # Panics
     ///
@@ -481,19 +483,32 @@ impl BroadcastInstance {
             .connect()
             .await
             .expect("connect to Redis");
+        Self::serve(hub, Duration::from_secs(3600)).await
+    }
+}
+
+impl BroadcastInstance<sse_core::Hub> {
+    /// Starts an instance on its own in-process hub, ticking every `tick`.
+    ///
+    /// # Panics
+    ///
+    /// When no port can be bound.
+    pub async fn start_local(tick: Duration) -> Self {
+        Self::serve(sse_core::Hub::new(), tick).await
+    }
+}
+
+impl<H: Clone + Into<axum_broadcast::Broker>> BroadcastInstance<H> {
+    async fn serve(hub: H, tick: Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
         let addr = listener.local_addr().expect("its address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(axum_broadcast::serve(
-            listener,
-            hub.clone(),
-            Duration::from_secs(3600),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let broker: axum_broadcast::Broker = hub.clone().into();
+        let task = tokio::spawn(axum_broadcast::serve(listener, broker, tick, async {
+            let _ = stopped.await;
+        }));
         Self {
             addr,
             hub,

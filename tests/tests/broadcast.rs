@@ -5,39 +5,15 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use sse_core::{Hub, MessageEvent};
-use sse_tests::{client, EventReader};
-use tokio::sync::oneshot;
+use sse_tests::{client, BroadcastInstance, EventReader};
 
-struct Server {
-    addr: SocketAddr,
-    hub: Hub,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
+type Server = BroadcastInstance<Hub>;
 
 async fn start() -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hub = Hub::new();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(axum_broadcast::serve(
-        listener,
-        hub.clone(),
-        Duration::from_millis(50),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    Server {
-        addr,
-        hub,
-        stop: Some(stop),
-        task,
-    }
+    BroadcastInstance::start_local(Duration::from_millis(50)).await
 }
 
 async fn subscribe(server: &Server, query: &str) -> EventReader {
@@ -143,14 +119,12 @@ async fn a_reloaded_page_resumes_after_its_last_id() {
 
 #[tokio::test]
 async fn shutdown_ends_open_streams_with_a_last_event() {
-    let mut server = start().await;
+    let server = start().await;
     let mut readers = vec![subscribe(&server, "").await, subscribe(&server, "").await];
-    server.stop.take().unwrap().send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(1), &mut server.task)
-        .await
-        .expect("the server did not stop within a second with streams open")
-        .unwrap()
-        .unwrap();
+    assert!(
+        server.stop(Duration::from_secs(1)).await,
+        "the server did not stop within a second with streams open"
+    );
     for reader in &mut readers {
         let events = reader.read_to_end(Duration::from_secs(5)).await;
         assert_eq!(events.last().unwrap().event, "bye");
