@@ -545,3 +545,21 @@ pub async fn assert_told_to_retry(response: reqwest::Response, delay: Duration) 
     let items: Vec<&Decoded> = refused.items.iter().map(|(_, item)| item).collect();
     assert_eq!(items, [&Decoded::Retry(delay)]);
 }
+
+/// Runs an actix-web server on a free loopback port, in a thread with its own actix
+/// `System` (what actix needs); returns the address. `serve` gets the bound listener
+/// and returns the server's future, built inside that system.
+///
+/// # Panics
+///
+/// When no port can be bound.
+pub fn spawn_actix<F, Fut>(serve: F) -> SocketAddr
+where
+    F: FnOnce(std::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = std::io::Result<()>> + 'static,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = listener.local_addr().expect("its address");
+    std::thread::spawn(move || actix_rt::System::new().block_on(serve(listener)));
+    addr
+}

@@ -13,7 +13,9 @@ use std::time::Duration;
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpServer};
 use futures_util::stream::{self, StreamExt};
 use sse_actix::{Event, Shutdown, SseMiddleware, StreamLimit};
-use sse_tests::{assert_told_to_retry, open_event_stream as open, wait_until, EventReader};
+use sse_tests::{
+    assert_told_to_retry, open_event_stream as open, spawn_actix, wait_until, EventReader,
+};
 
 /// An endless stream whose data is the Last-Event-ID the middleware put into the
 /// request.
@@ -36,24 +38,18 @@ async fn events(
 }
 
 fn start(middleware: SseMiddleware) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            HttpServer::new(move || {
-                App::new()
-                    .wrap(middleware.clone())
-                    .route("/events", web::get().to(events))
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
+    spawn_actix(|listener| async move {
+        HttpServer::new(move || {
+            App::new()
+                .wrap(middleware.clone())
+                .route("/events", web::get().to(events))
         })
-    });
-    addr
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run()
+        .await
+    })
 }
 
 #[tokio::test]

@@ -93,25 +93,20 @@ async fn control_a_predicate_that_compresses_everything_gzips_the_stream() {
 
 #[tokio::test]
 async fn actix_compress_passes_events_through() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            actix_web::HttpServer::new(|| {
-                actix_web::App::new()
-                    .wrap(actix_web::middleware::Compress::default())
-                    .route(
-                        "/events",
-                        actix_web::web::get().to(|| async { sse_actix::Sse::new(slow()) }),
-                    )
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
+    let addr = sse_tests::spawn_actix(|listener| async move {
+        actix_web::HttpServer::new(|| {
+            actix_web::App::new()
+                .wrap(actix_web::middleware::Compress::default())
+                .route(
+                    "/events",
+                    actix_web::web::get().to(|| async { sse_actix::Sse::new(slow()) }),
+                )
         })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run()
+        .await
     });
     let (encoding, chunks) = read(addr).await;
     assert_eq!(encoding.as_deref(), Some("identity"));

@@ -108,25 +108,19 @@ async fn warp_server() -> SocketAddr {
 }
 
 fn actix_server() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            actix_web::HttpServer::new(|| {
-                actix_web::App::new().route(
-                    "/fixture",
-                    actix_web::web::get().to(|| async { sse_actix::Sse::new(events()) }),
-                )
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
+    sse_tests::spawn_actix(|listener| async move {
+        actix_web::HttpServer::new(|| {
+            actix_web::App::new().route(
+                "/fixture",
+                actix_web::web::get().to(|| async { sse_actix::Sse::new(events()) }),
+            )
         })
-    });
-    addr
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run()
+        .await
+    })
 }
 
 #[tokio::test]
