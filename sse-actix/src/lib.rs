@@ -1,4 +1,4 @@
-//! Server-Sent Events for [actix-web] 4, on [`sse_core`].
+//! Server-Sent Events for [actix-web] 4, on [`sse_rs_core`].
 //!
 //! Add it to an existing app: return [`Sse`] from a handler, take [`LastEventId`] to
 //! resume.
@@ -29,6 +29,7 @@
 //! middleware passes the stream through instead of buffering it.
 //!
 //! [actix-web]: https://docs.rs/actix-web/4
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::convert::Infallible;
 use std::fmt;
@@ -49,12 +50,12 @@ mod middleware;
 pub use middleware::{SlotBody, SseMiddleware, SseMiddlewareService};
 
 #[doc(inline)]
-pub use sse_core::{
+pub use sse_rs_core::{
     BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
     OverLimit, Shutdown, ShutdownTrigger, SseBody, StreamLimit,
 };
 
-sse_core::__adapter_sse! {
+sse_rs_core::__adapter_sse! {
     /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
     ///
     /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
@@ -74,7 +75,7 @@ where
         let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body: self.0 });
         let headers = response.headers_mut();
         // actix-web speaks `http` 0.2, so the core's headers come as plain strings.
-        for (name, value) in sse_core::RESPONSE_HEADERS {
+        for (name, value) in sse_rs_core::RESPONSE_HEADERS {
             headers.insert(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
@@ -124,10 +125,10 @@ where
     }
 }
 
-sse_core::__adapter_last_event_id! {
+sse_rs_core::__adapter_last_event_id! {
     /// The `Last-Event-ID` of the request, as an extractor that never fails: absent,
     /// empty, invalid UTF-8 or over-long values are "none" (see
-    /// [`sse_core::LastEventId`]). An error would answer 4xx, and a browser stops
+    /// [`sse_rs_core::LastEventId`]). An error would answer 4xx, and a browser stops
     /// reconnecting for good on anything but 200.
 }
 
@@ -138,9 +139,9 @@ impl FromRequest for LastEventId {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let last = request
             .headers()
-            .get(sse_core::LAST_EVENT_ID)
-            .map_or_else(sse_core::LastEventId::none, |value| {
-                sse_core::LastEventId::from_bytes(value.as_bytes())
+            .get(sse_rs_core::LAST_EVENT_ID)
+            .map_or_else(sse_rs_core::LastEventId::none, |value| {
+                sse_rs_core::LastEventId::from_bytes(value.as_bytes())
             });
         ready(Ok(Self(last)))
     }

@@ -1,4 +1,4 @@
-//! [`SseMiddleware`]: the actix-web counterpart of sse-core's tower `SseLayer`, with
+//! [`SseMiddleware`]: the actix-web counterpart of sse-rs-core's tower `SseLayer`, with
 //! the same core logic ([`StreamLimit`], [`Shutdown`]).
 
 use std::future::{ready, Future, Ready};
@@ -13,11 +13,11 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use sse_core::{Shutdown, StreamLimit, StreamSlot};
+use sse_rs_core::{Shutdown, StreamLimit, StreamSlot};
 
 /// actix-web middleware for event-stream endpoints:
 ///
-/// - puts the request's [`sse_core::LastEventId`] into its extensions;
+/// - puts the request's [`sse_rs_core::LastEventId`] into its extensions;
 /// - limits how many event streams are open at once ([`StreamLimit`]: over the
 ///   limit, a browser is told to retry later with a `200` and a `retry:` field);
 /// - ends every event-stream response when a [`Shutdown`] signal fires.
@@ -100,16 +100,16 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let last = request
             .headers()
-            .get(sse_core::LAST_EVENT_ID)
-            .map_or_else(sse_core::LastEventId::none, |value| {
-                sse_core::LastEventId::from_bytes(value.as_bytes())
+            .get(sse_rs_core::LAST_EVENT_ID)
+            .map_or_else(sse_rs_core::LastEventId::none, |value| {
+                sse_rs_core::LastEventId::from_bytes(value.as_bytes())
             });
         request.extensions_mut().insert(last);
 
         let mut slot = None;
         if let Some(limit) = &self.config.limit {
             let accept = request.headers().get_all(ACCEPT).map(HeaderValue::as_bytes);
-            if sse_core::accepts_event_stream(accept) {
+            if sse_rs_core::accepts_event_stream(accept) {
                 match limit.try_acquire() {
                     Some(acquired) => slot = Some(acquired),
                     None => {
@@ -130,7 +130,7 @@ where
                 .headers()
                 .get(CONTENT_TYPE)
                 .map(HeaderValue::as_bytes);
-            let (slot, shutdown) = if sse_core::is_event_stream(content_type) {
+            let (slot, shutdown) = if sse_rs_core::is_event_stream(content_type) {
                 (slot, shutdown)
             } else {
                 (None, None)
@@ -148,7 +148,7 @@ where
     }
 }
 
-fn refusal_response(refusal: &sse_core::Refusal) -> HttpResponse<BoxBody> {
+fn refusal_response(refusal: &sse_rs_core::Refusal) -> HttpResponse<BoxBody> {
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::with_body(status, BoxBody::new(refusal.body.clone()));
     for (name, value) in &refusal.headers {

@@ -1,4 +1,4 @@
-//! Server-Sent Events for [axum] 0.8, on [`sse_core`].
+//! Server-Sent Events for [axum] 0.8, on [`sse_rs_core`].
 //!
 //! Add it to an existing app: return [`Sse`] from a handler, take [`LastEventId`] to
 //! resume.
@@ -35,6 +35,7 @@
 //! rule or the stream is buffered.
 //!
 //! [axum]: https://docs.rs/axum/0.8
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::convert::Infallible;
 
@@ -43,12 +44,12 @@ use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 
 #[doc(inline)]
-pub use sse_core::{
+pub use sse_rs_core::{
     BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
     SseBody,
 };
 
-sse_core::__adapter_sse! {
+sse_rs_core::__adapter_sse! {
     /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
     ///
     /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
@@ -66,10 +67,10 @@ where
     }
 }
 
-sse_core::__adapter_last_event_id! {
+sse_rs_core::__adapter_last_event_id! {
     /// The `Last-Event-ID` of the request, as an extractor that never rejects: absent,
     /// empty, invalid UTF-8 or over-long values are "none" (see
-    /// [`sse_core::LastEventId`]). A rejection would answer 4xx, and a browser stops
+    /// [`sse_rs_core::LastEventId`]). A rejection would answer 4xx, and a browser stops
     /// reconnecting for good on anything but 200.
 }
 
@@ -80,6 +81,6 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
         parts: &mut http::request::Parts,
         _state: &St,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(sse_core::LastEventId::from_headers(&parts.headers)))
+        Ok(Self(sse_rs_core::LastEventId::from_headers(&parts.headers)))
     }
 }

@@ -2,14 +2,14 @@
 //! coalesced (the default, up to 64 KiB per frame) versus one frame per event (what
 //! axum's and warp's built-in SSE bodies yield), side by side in one run.
 //!
-//! `cargo bench -p sse-core --bench body`
+//! `cargo bench -p sse-rs-core --bench body`
 
 use std::convert::Infallible;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::{stream, FutureExt, StreamExt};
-use sse_core::{EncodedEvent, Event, SseBody};
+use sse_rs_core::{EncodedEvent, Event, SseBody};
 
 const EVENTS: usize = 10_000;
 
@@ -22,7 +22,7 @@ fn body(c: &mut Criterion) {
     for (name, max_frame) in [
         (
             "coalesced (64 KiB frames)",
-            sse_core::DEFAULT_MAX_FRAME_SIZE,
+            sse_rs_core::DEFAULT_MAX_FRAME_SIZE,
         ),
         ("one frame per event", 1),
     ] {

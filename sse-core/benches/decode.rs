@@ -1,12 +1,12 @@
 //! Decoder throughput in bytes per second, on a typical stream and on one with long
 //! multi-line events, fed in 16 KiB chunks (a typical socket read).
 //!
-//! `cargo bench -p sse-core --bench decode`
+//! `cargo bench -p sse-rs-core --bench decode`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sse_core::{Decoder, Event, EventType};
+use sse_rs_core::{Decoder, Event, EventType};
 
 const TICK: EventType = EventType::from_static("tick");
 

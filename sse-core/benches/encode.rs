@@ -1,18 +1,18 @@
-//! Encoding one event: sse-core side by side with axum's built-in `Event`, same run.
+//! Encoding one event: sse-rs-core side by side with axum's built-in `Event`, same run.
 //!
-//! `cargo bench -p sse-core --bench encode`
+//! `cargo bench -p sse-rs-core --bench encode`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sse_core::{Event, EventType};
+use sse_rs_core::{Event, EventType};
 
 const TICK: EventType = EventType::from_static("tick");
 
 fn typical(c: &mut Criterion) {
     let data = "x".repeat(64);
     let mut group = c.benchmark_group("encode/typical (id, type, 64-byte data)");
-    group.bench_function("sse-core", |b| {
+    group.bench_function("sse-rs-core", |b| {
         let mut id = 0_u64;
         b.iter(|| {
             id += 1;
@@ -44,7 +44,7 @@ fn multi_line(c: &mut Criterion) {
         .collect::<Vec<_>>()
         .join("\n");
     let mut group = c.benchmark_group("encode/multi-line (8 lines, 400 bytes)");
-    group.bench_function("sse-core", |b| {
+    group.bench_function("sse-rs-core", |b| {
         b.iter(|| {
             Event::default()
                 .event(TICK)
@@ -67,7 +67,7 @@ fn multi_line(c: &mut Criterion) {
 /// axum encodes while the event is built (each builder call appends to one buffer);
 /// its last step, `finalize` (append `\n`, freeze), is private. So axum is measured
 /// up to the built event, a little less work than the full encoding measured for
-/// sse-core: the comparison favours axum.
+/// sse-rs-core: the comparison favours axum.
 fn axum_bytes(event: axum::response::sse::Event) -> axum::response::sse::Event {
     event
 }

@@ -2,13 +2,13 @@
 //! share the bytes) and through the naive way (`tokio::sync::broadcast` of `Event`s,
 //! encoded by every subscriber), side by side in one run. Throughput is in deliveries.
 //!
-//! `cargo bench -p sse-core --bench fanout`
+//! `cargo bench -p sse-rs-core --bench fanout`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::{FutureExt, StreamExt};
-use sse_core::{Event, EventType, Hub, LastEventId};
+use sse_rs_core::{Event, EventType, Hub, LastEventId};
 
 const SUBSCRIBERS: usize = 1000;
 const EVENTS: u64 = 100;
@@ -30,7 +30,7 @@ fn fanout_of(c: &mut Criterion, size: usize) {
     ));
     group.throughput(Throughput::Elements(SUBSCRIBERS as u64 * EVENTS));
 
-    group.bench_function("sse-core Hub", |b| {
+    group.bench_function("sse-rs-core Hub", |b| {
         let hub = Hub::builder().queue_capacity(EVENTS as usize).build();
         let mut subscriptions: Vec<_> = (0..SUBSCRIBERS)
             .map(|_| hub.subscribe(&["t"], &LastEventId::none()))

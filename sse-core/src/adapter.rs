@@ -11,7 +11,7 @@ macro_rules! __adapter_sse {
     ($(#[$doc:meta])*) => {
         $(#[$doc])*
         #[must_use]
-        pub struct Sse<S>(sse_core::SseBody<S>);
+        pub struct Sse<S>($crate::SseBody<S>);
 
         impl<S> ::std::fmt::Debug for Sse<S> {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -34,17 +34,17 @@ macro_rules! __adapter_last_event_id {
     ($(#[$doc:meta])*) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
-        pub struct LastEventId(pub sse_core::LastEventId);
+        pub struct LastEventId(pub $crate::LastEventId);
 
         impl ::std::ops::Deref for LastEventId {
-            type Target = sse_core::LastEventId;
+            type Target = $crate::LastEventId;
 
             fn deref(&self) -> &Self::Target {
                 &self.0
             }
         }
 
-        impl From<LastEventId> for sse_core::LastEventId {
+        impl From<LastEventId> for $crate::LastEventId {
             fn from(id: LastEventId) -> Self {
                 id.0
             }
@@ -57,38 +57,38 @@ macro_rules! __adapter_last_event_id {
 macro_rules! __adapter_sse_methods {
     () => {
         /// Sends the events of `stream`: any `Stream<Item = Result<T, E>>` where `T`
-        /// converts into an [`EncodedEvent`](sse_core::EncodedEvent) (an `Event`, or
+        /// converts into an [`EncodedEvent`] (an `Event`, or
         /// an event encoded once and shared) and `E` into a boxed error.
         ///
-        /// See [`SseBody`](sse_core::SseBody) for how events are framed and what the
+        /// See [`SseBody`] for how events are framed and what the
         /// client sees when the stream fails.
         pub fn new(stream: S) -> Self {
-            Self(sse_core::SseBody::new(stream))
+            Self($crate::SseBody::new(stream))
         }
 
         /// Sends a keep-alive comment whenever the stream has been idle for its
         /// interval (off by default).
-        pub fn keep_alive(self, keep_alive: sse_core::KeepAlive) -> Self {
+        pub fn keep_alive(self, keep_alive: $crate::KeepAlive) -> Self {
             Self(self.0.keep_alive(keep_alive))
         }
 
         /// Sends `event` at once, before anything from the stream (for example a
         /// `retry:` or a comment: some proxies hold the headers until the first byte).
-        pub fn initial_event(self, event: impl Into<sse_core::EncodedEvent>) -> Self {
+        pub fn initial_event(self, event: impl Into<$crate::EncodedEvent>) -> Self {
             Self(self.0.initial_event(event))
         }
 
         /// Turns an error from the stream into a last event, then ends cleanly.
         pub fn on_error<F>(self, handler: F) -> Self
         where
-            F: FnOnce(sse_core::BoxError) -> sse_core::Event + Send + 'static,
+            F: FnOnce($crate::BoxError) -> $crate::Event + Send + 'static,
         {
             Self(self.0.on_error(handler))
         }
 
         /// Ends the stream when `signal` fires, after `last` (if any): for graceful
-        /// shutdown with streams open (see [`Shutdown`](sse_core::Shutdown)).
-        pub fn shutdown(self, signal: sse_core::Shutdown, last: Option<sse_core::Event>) -> Self {
+        /// shutdown with streams open (see [`Shutdown`]).
+        pub fn shutdown(self, signal: $crate::Shutdown, last: Option<$crate::Event>) -> Self {
             Self(self.0.shutdown(signal, last))
         }
 
@@ -98,7 +98,7 @@ macro_rules! __adapter_sse_methods {
         }
 
         /// The core body, for use outside the framework.
-        pub fn into_body(self) -> sse_core::SseBody<S> {
+        pub fn into_body(self) -> $crate::SseBody<S> {
             self.0
         }
     };

@@ -33,7 +33,7 @@ pin_project! {
     /// ```
     /// use std::convert::Infallible;
     /// use futures_util::stream;
-    /// use sse_core::{Event, KeepAlive, SseBody};
+    /// use sse_rs_core::{Event, KeepAlive, SseBody};
     ///
     /// let events = stream::iter((1..=3_u32).map(|n| Ok::<_, Infallible>(Event::default().id(n).data("tick"))));
     /// let response = SseBody::new(events)

@@ -19,7 +19,7 @@ use crate::event::EncodedEvent;
 /// to fail on its next send.
 ///
 /// ```
-/// use sse_core::{channel, Event, SseBody};
+/// use sse_rs_core::{channel, Event, SseBody};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let (sender, receiver) = channel(16);

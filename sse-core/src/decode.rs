@@ -73,7 +73,7 @@ impl std::error::Error for DecodeError {}
 /// use unbounded memory.
 ///
 /// ```
-/// use sse_core::{Decoded, Decoder};
+/// use sse_rs_core::{Decoded, Decoder};
 ///
 /// let mut decoder = Decoder::new();
 /// let mut events = Vec::new();
@@ -88,7 +88,7 @@ impl std::error::Error for DecodeError {}
 /// assert_eq!(events[0].event, "greet");
 /// assert_eq!(events[0].data, "hello");
 /// assert_eq!(events[0].last_event_id, "1");
-/// # Ok::<(), sse_core::DecodeError>(())
+/// # Ok::<(), sse_rs_core::DecodeError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Decoder {

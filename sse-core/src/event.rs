@@ -18,7 +18,7 @@ use crate::field::{EventId, EventType};
 ///
 /// ```
 /// use bytes::Bytes;
-/// use sse_core::Data;
+/// use sse_rs_core::Data;
 ///
 /// let a = Data::from("borrowed, copied once");
 /// let b = Data::from(String::from("owned, moved"));
@@ -122,7 +122,7 @@ impl TryFrom<Vec<u8>> for Data {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::{Event, EventType};
+/// use sse_rs_core::{Event, EventType};
 ///
 /// let event = Event::default()
 ///     .id(7_u64)
@@ -213,7 +213,7 @@ impl Event {
     /// events field by field, or for logging.
     ///
     /// ```
-    /// use sse_core::{Event, EventType};
+    /// use sse_rs_core::{Event, EventType};
     ///
     /// let event = Event::default().event(EventType::from_static("tick")).data("1");
     /// let fields = event.fields();
@@ -263,7 +263,7 @@ pub struct EventFields<'a> {
 /// events.
 ///
 /// ```
-/// use sse_core::{EncodedEvent, Event};
+/// use sse_rs_core::{EncodedEvent, Event};
 ///
 /// let once: EncodedEvent = Event::default().data("hello").into();
 /// let for_another_stream = once.clone();

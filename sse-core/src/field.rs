@@ -16,7 +16,7 @@ use std::str::FromStr;
 /// integer (always valid).
 ///
 /// ```
-/// use sse_core::EventId;
+/// use sse_rs_core::EventId;
 ///
 /// const FIRST: EventId = EventId::from_static("first");
 /// let numeric = EventId::from(42_u64);
@@ -24,7 +24,7 @@ use std::str::FromStr;
 /// assert_eq!(numeric.as_str(), "42");
 /// assert!("bad\nid".parse::<EventId>().is_err());
 /// # let _ = (FIRST, parsed);
-/// # Ok::<(), sse_core::InvalidField>(())
+/// # Ok::<(), sse_rs_core::InvalidField>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(Cow<'static, str>);
@@ -35,14 +35,14 @@ pub struct EventId(Cow<'static, str>);
 /// type (or with an empty one) the event is a `message`.
 ///
 /// ```
-/// use sse_core::EventType;
+/// use sse_rs_core::EventType;
 ///
 /// const TICK: EventType = EventType::from_static("tick");
 /// let runtime = EventType::try_from(String::from("user-joined"))?;
 /// assert_eq!(runtime.as_str(), "user-joined");
 /// assert!(EventType::try_from("two\r\nlines").is_err());
 /// # let _ = TICK;
-/// # Ok::<(), sse_core::InvalidField>(())
+/// # Ok::<(), sse_rs_core::InvalidField>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventType(Cow<'static, str>);
@@ -70,7 +70,7 @@ impl FieldKind {
 /// id).
 ///
 /// ```
-/// use sse_core::{EventId, FieldKind};
+/// use sse_rs_core::{EventId, FieldKind};
 ///
 /// let err = EventId::try_from("a\nb").unwrap_err();
 /// assert_eq!(err.field(), FieldKind::Id);

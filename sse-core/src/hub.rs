@@ -104,7 +104,7 @@ impl HubBuilder {
 /// replay for reconnecting clients and a bounded queue per subscriber.
 ///
 /// ```
-/// use sse_core::{Event, Hub, LastEventId};
+/// use sse_rs_core::{Event, Hub, LastEventId};
 /// use futures_util::StreamExt;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

@@ -26,7 +26,7 @@ const MIN_INTERVAL: Duration = Duration::from_millis(1);
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::KeepAlive;
+/// use sse_rs_core::KeepAlive;
 ///
 /// let keep_alive = KeepAlive::new()
 ///     .interval(Duration::from_secs(30))

@@ -20,7 +20,7 @@ pub const LAST_EVENT_ID: &str = "last-event-id";
 ///
 /// ```
 /// use http::HeaderMap;
-/// use sse_core::LastEventId;
+/// use sse_rs_core::LastEventId;
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert("last-event-id", "42".parse()?);

@@ -25,7 +25,7 @@ use crate::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::{Shutdown, SseLayer, StreamLimit};
+/// use sse_rs_core::{Shutdown, SseLayer, StreamLimit};
 ///
 /// let (trigger, signal) = Shutdown::new();
 /// let layer = SseLayer::new()

@@ -11,7 +11,7 @@
 //! use std::time::Duration;
 //!
 //! use futures_util::stream;
-//! use sse_core::{Event, EventType, KeepAlive, LastEventId, SseBody};
+//! use sse_rs_core::{Event, EventType, KeepAlive, LastEventId, SseBody};
 //!
 //! const TICK: EventType = EventType::from_static("tick");
 //!
@@ -59,6 +59,14 @@
 //!
 //! `http` 1, `http-body` 1, tokio 1 (for the keep-alive timer). Built and tested with
 //! the latest stable Rust; the declared minimum is Rust 1.85.
+//!
+#![cfg_attr(feature = "tower", doc = "[`SseLayer`]: crate::SseLayer")]
+#![cfg_attr(not(feature = "tower"), doc = "[`SseLayer`]: #features")]
+#![cfg_attr(
+    feature = "json",
+    doc = "[`Event::json_data`]: crate::Event::json_data"
+)]
+#![cfg_attr(not(feature = "json"), doc = "[`Event::json_data`]: #features")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;

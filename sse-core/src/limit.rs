@@ -34,7 +34,7 @@ pub enum OverLimit {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_core::StreamLimit;
+/// use sse_rs_core::StreamLimit;
 ///
 /// let limit = StreamLimit::new(1).back_off(Duration::from_secs(3));
 /// let slot = limit.try_acquire().expect("one slot");

@@ -1,4 +1,4 @@
-//! [`RedisHub`]: the sse-core hub with Redis Streams as its backplane.
+//! [`RedisHub`]: the sse-rs-core hub with Redis Streams as its backplane.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, RedisError, Value};
-use sse_core::{EncodedEvent, Event, Hub, LagPolicy, LastEventId, Subscription, RESET};
+use sse_rs_core::{EncodedEvent, Event, Hub, LagPolicy, LastEventId, Subscription, RESET};
 use tokio::sync::Notify;
 
 use crate::entry::{self, FIELD_COMMENT, FIELD_DATA, FIELD_EMPTY, FIELD_EVENT, FIELD_RETRY};
@@ -141,7 +141,7 @@ impl RedisHubBuilder {
     }
 
     /// How many events each topic's local ring keeps for this instance's subscribers
-    /// (see [`sse_core::HubBuilder::queue_capacity`], default 256).
+    /// (see [`sse_rs_core::HubBuilder::queue_capacity`], default 256).
     pub fn queue_capacity(mut self, events: usize) -> Self {
         self.queue_capacity = events;
         self

@@ -1,4 +1,4 @@
-//! A Redis Streams backplane for the [sse-core](sse_core) hub: run several instances of
+//! A Redis Streams backplane for the [sse-rs-core](sse_rs_core) hub: run several instances of
 //! a server behind a load balancer, publish on any of them, and every subscriber of
 //! every instance gets the event, in the same order; a browser that reconnects to
 //! another instance resumes with its `Last-Event-ID`, without loss or duplicates.
@@ -20,7 +20,7 @@
 //! # Ok(()) }
 //! ```
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod entry;
 mod entry_id;
@@ -30,6 +30,6 @@ pub use entry_id::{EntryId, InvalidEntryId};
 pub use hub::{Error, RedisHub, RedisHubBuilder};
 /// The Redis client this crate is built on, for [`RedisHub::builder`].
 pub use redis;
-pub use sse_core::{
+pub use sse_rs_core::{
     EncodedEvent, Event, EventId, EventType, LagPolicy, LastEventId, Subscription, GAP, RESET,
 };

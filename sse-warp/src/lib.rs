@@ -1,4 +1,4 @@
-//! Server-Sent Events for [warp] 0.4, on [`sse_core`].
+//! Server-Sent Events for [warp] 0.4, on [`sse_rs_core`].
 //!
 //! Add it to an existing app: reply with an [`Sse`] (or [`reply`]), take
 //! [`last_event_id()`] to resume.
@@ -29,6 +29,7 @@
 //! empty or non-ASCII value, and a browser stops reconnecting for good on a 4xx).
 //!
 //! [warp]: https://docs.rs/warp/0.4
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::convert::Infallible;
 
@@ -37,12 +38,12 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 #[doc(inline)]
-pub use sse_core::{
+pub use sse_rs_core::{
     BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
     LastEventId, SseBody,
 };
 
-sse_core::__adapter_sse! {
+sse_rs_core::__adapter_sse! {
     /// An SSE reply: `Sse::new(stream).keep_alive(KeepAlive::default())`.
     ///
     /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
@@ -58,7 +59,7 @@ where
     fn into_response(self) -> Response {
         // `SseBody` is a `Stream` of frames, and `Sync` without asking it of `S`.
         let mut response = warp::reply::stream(self.0).into_response();
-        sse_core::set_response_headers(response.headers_mut());
+        sse_rs_core::set_response_headers(response.headers_mut());
         response
     }
 }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use sse_core::{Hub, MessageEvent};
+use sse_rs_core::{Hub, MessageEvent};
 use sse_tests::{client, BroadcastInstance, EventReader};
 
 type Server = BroadcastInstance<Hub>;

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-use sse_core::{Data, Decoded, Decoder, Event, EventId, EventType};
+use sse_rs_core::{Data, Decoded, Decoder, Event, EventId, EventType};
 use tokio::net::TcpListener;
 
 /// Events that stress the encoder: every kind of line break, empty and missing data,
@@ -75,7 +75,7 @@ async fn hyper_server() -> SocketAddr {
             let (socket, _) = listener.accept().await.unwrap();
             let service = hyper::service::service_fn(|_request| async {
                 Ok::<_, Infallible>(
-                    sse_core::SseBody::new(events())
+                    sse_rs_core::SseBody::new(events())
                         .into_response()
                         .map(BodyExt::boxed),
                 )

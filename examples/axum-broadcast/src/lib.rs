@@ -1,4 +1,4 @@
-//! A live chat and ticker on axum with the sse-core [`Hub`]: every message is
+//! A live chat and ticker on axum with the sse-rs-core [`Hub`]: every message is
 //! encoded once and broadcast to every open page; a page that reloads or loses its
 //! connection resumes where it left off; the page shows how many subscribers are
 //! connected; Ctrl-C ends every stream and stops the server.
@@ -22,8 +22,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use sse_axum::{Event, EventType, KeepAlive, Sse};
-use sse_core::{Hub, LastEventId, Shutdown, SseLayer, Subscription};
 use sse_redis::RedisHub;
+use sse_rs_core::{Hub, LastEventId, Shutdown, SseLayer, Subscription};
 use tokio::net::TcpListener;
 
 /// The page: a message list, a form, the subscriber count and the connection state.

@@ -3,7 +3,7 @@
 //! fast as possible), each data starting with its send time in nanoseconds since the
 //! UNIX epoch, and `GET /subscribers` says how many are subscribed.
 //!
-//! Ours publishes through the sse-core [`Hub`] (encoded once, shared bytes); the
+//! Ours publishes through the sse-rs-core [`Hub`] (encoded once, shared bytes); the
 //! built-in variants use `tokio::sync::broadcast` and build their framework's event
 //! per subscriber, which is how an app uses them.
 
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{Stream, StreamExt};
-use sse_core::{Event, EventType, Hub, LastEventId};
+use sse_rs_core::{Event, EventType, Hub, LastEventId};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -62,7 +62,7 @@ pub fn now_nanos() -> u128 {
 /// The process-wide broadcast of one server.
 #[derive(Clone, Debug)]
 pub enum Broadcast {
-    /// Ours: the sse-core hub.
+    /// Ours: the sse-rs-core hub.
     Hub(Hub),
     /// The built-ins: a tokio broadcast of the data, encoded by each subscriber.
     Tokio(broadcast::Sender<Arc<str>>),
@@ -97,7 +97,7 @@ impl Broadcast {
     ///
     /// On a built-in broadcast (a bug in the caller).
     #[must_use]
-    pub fn subscribe_hub(&self) -> sse_core::Subscription {
+    pub fn subscribe_hub(&self) -> sse_rs_core::Subscription {
         match self {
             Broadcast::Hub(hub) => hub.subscribe(&[TOPIC], &LastEventId::none()),
             #[allow(clippy::panic)]
@@ -259,7 +259,7 @@ async fn subscriber(
     n: u64,
 ) -> std::io::Result<(Vec<u64>, u128)> {
     use tokio::io::AsyncReadExt;
-    let mut decoder = sse_core::Decoder::new();
+    let mut decoder = sse_rs_core::Decoder::new();
     let mut latencies = Vec::with_capacity(n as usize);
     let mut buf = vec![0_u8; 64 * 1024];
     let mut head = Vec::new();
@@ -292,8 +292,8 @@ async fn subscriber(
     Ok((latencies, last))
 }
 
-fn record(item: &sse_core::Decoded, now: u128, latencies: &mut Vec<u64>) {
-    if let sse_core::Decoded::Event(event) = item {
+fn record(item: &sse_rs_core::Decoded, now: u128, latencies: &mut Vec<u64>) {
+    if let sse_rs_core::Decoded::Event(event) = item {
         if let Some(sent) = event
             .data
             .get(..20)

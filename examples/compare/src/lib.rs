@@ -20,7 +20,7 @@ use serde::Deserialize;
 /// A server and SSE implementation under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Variant {
-    /// Plain hyper 1 with `sse_core::SseBody`.
+    /// Plain hyper 1 with `sse_rs_core::SseBody`.
     HyperSseCore,
     /// axum 0.8 with `sse-axum`.
     SseAxum,
@@ -52,7 +52,7 @@ impl Variant {
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
-            Variant::HyperSseCore => "hyper + sse-core",
+            Variant::HyperSseCore => "hyper + sse-rs-core",
             Variant::SseAxum => "sse-axum",
             Variant::AxumBuiltin => "axum built-in",
             Variant::SseWarp => "sse-warp",
@@ -102,12 +102,14 @@ impl Burst {
     }
 }
 
-const TICK: sse_core::EventType = sse_core::EventType::from_static("tick");
+const TICK: sse_rs_core::EventType = sse_rs_core::EventType::from_static("tick");
 
-fn ours(burst: Burst) -> impl Stream<Item = Result<sse_core::Event, Infallible>> + Send + 'static {
+fn ours(
+    burst: Burst,
+) -> impl Stream<Item = Result<sse_rs_core::Event, Infallible>> + Send + 'static {
     let payload = burst.payload();
     stream::iter((1..=burst.n).map(move |id| {
-        Ok(sse_core::Event::default()
+        Ok(sse_rs_core::Event::default()
             .id(id)
             .event(TICK)
             .data(payload.as_str()))
@@ -221,7 +223,7 @@ async fn serve_axum(
                 get(move |State(broadcast): State<Broadcast>| async move {
                     let response: Response = if let Broadcast::Redis(hub) = &broadcast {
                         match hub
-                            .subscribe(fanout::TOPIC, &sse_core::LastEventId::none())
+                            .subscribe(fanout::TOPIC, &sse_rs_core::LastEventId::none())
                             .await
                         {
                             Ok(subscription) => sse_axum::Sse::new(subscription).into_response(),
@@ -297,7 +299,7 @@ async fn serve_warp(variant: Variant, listener: tokio::net::TcpListener, broadca
 
 async fn serve_hyper(listener: tokio::net::TcpListener, broadcast: Broadcast) -> io::Result<()> {
     use http_body_util::{BodyExt, Full};
-    type Body = http_body_util::combinators::BoxBody<bytes::Bytes, sse_core::BoxError>;
+    type Body = http_body_util::combinators::BoxBody<bytes::Bytes, sse_rs_core::BoxError>;
     fn text(text: String) -> hyper::Response<Body> {
         hyper::Response::new(
             Full::new(bytes::Bytes::from(text))
@@ -314,7 +316,7 @@ async fn serve_hyper(listener: tokio::net::TcpListener, broadcast: Broadcast) ->
                 async move {
                     let query = request.uri().query();
                     let response: hyper::Response<Body> = match request.uri().path() {
-                        "/fanout" => sse_core::SseBody::new(broadcast.subscribe_hub())
+                        "/fanout" => sse_rs_core::SseBody::new(broadcast.subscribe_hub())
                             .into_response()
                             .map(BodyExt::boxed),
                         "/publish" => {
@@ -322,7 +324,7 @@ async fn serve_hyper(listener: tokio::net::TcpListener, broadcast: Broadcast) ->
                             text("published".into())
                         }
                         "/subscribers" => text(broadcast.subscribers().to_string()),
-                        _ => sse_core::SseBody::new(ours(Burst::parse(query)))
+                        _ => sse_rs_core::SseBody::new(ours(Burst::parse(query)))
                             .into_response()
                             .map(BodyExt::boxed),
                     };

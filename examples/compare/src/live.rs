@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use countdown::{Countdown, Signal};
-use sse_core::Shutdown;
+use sse_rs_core::Shutdown;
 use tokio::net::TcpListener;
 
 /// The servers of the live page, in the order of their ports after the page's.
@@ -40,7 +40,7 @@ pub fn page(host: &str, ports: [u16; 4]) -> String {
  iframe {{ width: 100%; height: 30rem; border: 0; }}
 </style></head>
 <body><h1>The countdown on every framework, side by side</h1>
-<p>Each pane is one server with sse-core's adapter: events, arrival times, the gap between events and its jitter.</p>
+<p>Each pane is one server with sse-rs-core's adapter: events, arrival times, the gap between events and its jitter.</p>
 <main>{panes}</main></body></html>"#
     )
 }

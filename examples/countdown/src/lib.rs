@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-pub use sse_core::Shutdown;
-use sse_core::{Event, EventType, KeepAlive, LastEventId};
+pub use sse_rs_core::Shutdown;
+use sse_rs_core::{Event, EventType, KeepAlive, LastEventId};
 
 /// The page at `/`: shows each event as it arrives, the connection state, and a
 /// Close button. The same file for every framework.
@@ -190,7 +190,7 @@ impl Countdown {
     /// The events from `from` down to 1, one per interval, the first after one
     /// interval; with [`drop_after`](Countdown::drop_after), fails after that many
     /// events. Servers end it early on shutdown with
-    /// [`SseBody::shutdown`](sse_core::SseBody::shutdown).
+    /// [`SseBody::shutdown`](sse_rs_core::SseBody::shutdown).
     pub fn events(&self, from: u64) -> impl Stream<Item = Result<Event, Dropped>> + Send + 'static {
         let this = self.clone();
         let guard = OpenStream::new(&self.open);
@@ -258,7 +258,7 @@ pub type Signal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>
 /// When the server fails.
 pub async fn serve_gracefully<F, S>(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    trigger: sse_core::ShutdownTrigger,
+    trigger: sse_rs_core::ShutdownTrigger,
     grace: Duration,
     server: F,
 ) -> std::io::Result<()>

@@ -1,4 +1,4 @@
-//! The countdown demo on plain hyper 1 with [`sse_core::SseBody`]: no web framework,
+//! The countdown demo on plain hyper 1 with [`sse_rs_core::SseBody`]: no web framework,
 //! which shows that the core works with anything that speaks `http-body` 1.
 //!
 //! `cargo run -p hyper-countdown`, then open <http://127.0.0.1:8083/>.
@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use sse_core::{BoxError, LastEventId, SseBody};
+use sse_rs_core::{BoxError, LastEventId, SseBody};
 use tokio::net::TcpListener;
 
 /// How long a shutdown waits for open connections before it drops them.
