@@ -49,11 +49,7 @@ mod middleware;
 
 pub use middleware::{SlotBody, SseMiddleware, SseMiddlewareService};
 
-#[doc(inline)]
-pub use sse_rs_core::{
-    BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
-    OverLimit, Shutdown, ShutdownTrigger, SseBody, StreamLimit,
-};
+sse_rs_core::__adapter_reexports!();
 
 sse_rs_core::__adapter_sse! {
     /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
@@ -75,7 +71,7 @@ where
         let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body: self.0 });
         let headers = response.headers_mut();
         // actix-web speaks `http` 0.2, so the core's headers come as plain strings.
-        for (name, value) in sse_rs_core::RESPONSE_HEADERS {
+        for (name, value) in sse_rs_core::adapter::RESPONSE_HEADERS {
             headers.insert(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
@@ -139,7 +135,7 @@ impl FromRequest for LastEventId {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let last = request
             .headers()
-            .get(sse_rs_core::LAST_EVENT_ID)
+            .get(sse_rs_core::LastEventId::HEADER)
             .map_or_else(sse_rs_core::LastEventId::none, |value| {
                 sse_rs_core::LastEventId::from_bytes(value.as_bytes())
             });

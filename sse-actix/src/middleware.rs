@@ -13,7 +13,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use sse_rs_core::{Shutdown, StreamLimit, StreamSlot};
+use sse_rs_core::limit::{StreamLimit, StreamSlot};
+use sse_rs_core::shutdown::Shutdown;
 
 /// actix-web middleware for event-stream endpoints:
 ///
@@ -28,7 +29,8 @@ use sse_rs_core::{Shutdown, StreamLimit, StreamSlot};
 ///
 /// ```
 /// use actix_web::App;
-/// use sse_actix::{SseMiddleware, Shutdown, StreamLimit};
+/// use sse_actix::limit::StreamLimit;
+/// use sse_actix::{Shutdown, SseMiddleware};
 ///
 /// let (trigger, signal) = Shutdown::new();
 /// let app = App::new().wrap(SseMiddleware::new().limit(StreamLimit::new(1000)).shutdown(signal));
@@ -100,7 +102,7 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let last = request
             .headers()
-            .get(sse_rs_core::LAST_EVENT_ID)
+            .get(sse_rs_core::LastEventId::HEADER)
             .map_or_else(sse_rs_core::LastEventId::none, |value| {
                 sse_rs_core::LastEventId::from_bytes(value.as_bytes())
             });
@@ -109,7 +111,7 @@ where
         let mut slot = None;
         if let Some(limit) = &self.config.limit {
             let accept = request.headers().get_all(ACCEPT).map(HeaderValue::as_bytes);
-            if sse_rs_core::accepts_event_stream(accept) {
+            if sse_rs_core::adapter::accepts_event_stream(accept) {
                 match limit.try_acquire() {
                     Some(acquired) => slot = Some(acquired),
                     None => {
@@ -130,7 +132,7 @@ where
                 .headers()
                 .get(CONTENT_TYPE)
                 .map(HeaderValue::as_bytes);
-            let (slot, shutdown) = if sse_rs_core::is_event_stream(content_type) {
+            let (slot, shutdown) = if sse_rs_core::adapter::is_event_stream(content_type) {
                 (slot, shutdown)
             } else {
                 (None, None)
@@ -148,7 +150,7 @@ where
     }
 }
 
-fn refusal_response(refusal: &sse_rs_core::Refusal) -> HttpResponse<BoxBody> {
+fn refusal_response(refusal: &sse_rs_core::limit::Refusal) -> HttpResponse<BoxBody> {
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::with_body(status, BoxBody::new(refusal.body.clone()));
     for (name, value) in &refusal.headers {

@@ -43,11 +43,13 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 
+sse_rs_core::__adapter_reexports!();
+
+/// Tower middleware for event-stream routes (feature `tower`): `Last-Event-ID` in the
+/// request extensions, a limit on open streams, shutdown. axum routes take tower layers.
+#[cfg(feature = "tower")]
 #[doc(inline)]
-pub use sse_rs_core::{
-    BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
-    SseBody,
-};
+pub use sse_rs_core::layer;
 
 sse_rs_core::__adapter_sse! {
     /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.

@@ -20,10 +20,7 @@ fn body(c: &mut Criterion) {
     let mut group = c.benchmark_group("body/10000 ready events");
     group.throughput(Throughput::Elements(EVENTS as u64));
     for (name, max_frame) in [
-        (
-            "coalesced (64 KiB frames)",
-            sse_rs_core::DEFAULT_MAX_FRAME_SIZE,
-        ),
+        ("coalesced (64 KiB frames)", 64 * 1024),
         ("one frame per event", 1),
     ] {
         group.bench_function(name, |b| {

@@ -6,7 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sse_rs_core::{Decoder, Event, EventType};
+use sse_rs_core::decode::Decoder;
+use sse_rs_core::{Event, EventType};
 
 const TICK: EventType = EventType::from_static("tick");
 

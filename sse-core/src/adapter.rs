@@ -1,5 +1,38 @@
-//! Support for framework adapters: one definition of the `Sse` builder so that every
-//! adapter offers exactly the same methods.
+//! What a framework adapter needs and an application does not: the headers of every
+//! event-stream response (as `http` types and as plain strings, for servers that do not
+//! use `http` 1), content negotiation, and (hidden) the macros that give every adapter
+//! of this workspace the same `Sse` builder, `LastEventId` extractor and re-exports.
+
+pub use crate::response::{
+    accepts_event_stream, is_event_stream, set_response_headers, RESPONSE_HEADERS,
+    TEXT_EVENT_STREAM,
+};
+
+/// Paths the macros below expand to, so that an adapter needs no dependency of its own
+/// for them. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use futures_core::Stream;
+}
+
+/// The re-exports every adapter makes, one list for all of them: the vocabulary of the
+/// core's root, `Shutdown` (which every `Sse::shutdown` takes), and the subsystems as
+/// modules, so that an app depends on its adapter alone.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_reexports {
+    () => {
+        #[doc(inline)]
+        pub use $crate::shutdown::{Shutdown, ShutdownTrigger};
+        #[doc(inline)]
+        pub use $crate::{channel, decode, hub, limit};
+        #[doc(inline)]
+        pub use $crate::{
+            BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind,
+            InvalidField, KeepAlive, SseBody,
+        };
+    };
+}
 
 /// Defines an adapter's `Sse<S>`: a newtype around [`SseBody<S>`](crate::SseBody)
 /// with the builder methods forwarded to the core and a `Debug` impl; the adapter adds
@@ -62,7 +95,12 @@ macro_rules! __adapter_sse_methods {
         ///
         /// See [`SseBody`] for how events are framed and what the
         /// client sees when the stream fails.
-        pub fn new(stream: S) -> Self {
+        pub fn new<T, E>(stream: S) -> Self
+        where
+            S: $crate::adapter::__private::Stream<Item = ::std::result::Result<T, E>>,
+            T: ::std::convert::Into<$crate::EncodedEvent>,
+            E: ::std::convert::Into<$crate::BoxError>,
+        {
             Self($crate::SseBody::new(stream))
         }
 
@@ -88,7 +126,11 @@ macro_rules! __adapter_sse_methods {
 
         /// Ends the stream when `signal` fires, after `last` (if any): for graceful
         /// shutdown with streams open (see [`Shutdown`]).
-        pub fn shutdown(self, signal: $crate::Shutdown, last: Option<$crate::Event>) -> Self {
+        pub fn shutdown(
+            self,
+            signal: $crate::shutdown::Shutdown,
+            last: Option<$crate::Event>,
+        ) -> Self {
             Self(self.0.shutdown(signal, last))
         }
 

@@ -17,7 +17,7 @@ use crate::keep_alive::{KeepAlive, KeepAliveTimer};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The default cap on the size of one frame: 64 KiB.
-pub const DEFAULT_MAX_FRAME_SIZE: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_FRAME_SIZE: usize = 64 * 1024;
 
 type ErrorHandler = Box<dyn FnOnce(BoxError) -> Event + Send>;
 type ShutdownFuture = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -85,7 +85,12 @@ pin_project! {
 
 impl<S> SseBody<S> {
     /// A body that sends the events of `stream`, without keep-alive.
-    pub fn new(stream: S) -> Self {
+    pub fn new<T, E>(stream: S) -> Self
+    where
+        S: Stream<Item = Result<T, E>>,
+        T: Into<EncodedEvent>,
+        E: Into<BoxError>,
+    {
         Self {
             stream: SyncWrapper::new(stream),
             keep_alive: None,
@@ -130,25 +135,25 @@ impl<S> SseBody<S> {
 
     /// Ends the body when `signal` fires: it stops taking events from the stream,
     /// sends `last` (if any) and ends cleanly. For graceful shutdown: see
-    /// [`Shutdown`](crate::Shutdown).
-    pub fn shutdown(mut self, signal: crate::Shutdown, last: Option<Event>) -> Self {
+    /// [`Shutdown`](crate::shutdown::Shutdown).
+    pub fn shutdown(mut self, signal: crate::shutdown::Shutdown, last: Option<Event>) -> Self {
         let last = last.map(|event| event.encode().into_bytes());
         self.shutdown = Some(Box::new((SyncWrapper::new(Box::pin(signal.wait())), last)));
         self
     }
 
     /// Caps the size of a frame made of several events (default
-    /// [`DEFAULT_MAX_FRAME_SIZE`], at least 1).
+    /// 64 KiB, at least 1).
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes.max(1);
         self
     }
 
     /// Wraps the body in an `http::Response` with the SSE headers set
-    /// (see [`set_response_headers`](crate::set_response_headers)).
+    /// (see [`set_response_headers`](crate::adapter::set_response_headers)).
     pub fn into_response(self) -> http::Response<Self> {
         let mut response = http::Response::new(self);
-        crate::set_response_headers(response.headers_mut());
+        crate::adapter::set_response_headers(response.headers_mut());
         response
     }
 }
@@ -343,9 +348,9 @@ mod tests {
     /// than bytes of this size.)
     #[test]
     fn an_idle_hub_stream_s_body_stays_small() {
-        let body = std::mem::size_of::<SseBody<crate::Subscription>>();
+        let body = std::mem::size_of::<SseBody<crate::hub::Subscription>>();
         assert!(body <= 224, "SseBody<Subscription> is {body} bytes");
-        let subscription = std::mem::size_of::<crate::Subscription>();
+        let subscription = std::mem::size_of::<crate::hub::Subscription>();
         assert!(subscription <= 128, "Subscription is {subscription} bytes");
     }
 
@@ -512,15 +517,15 @@ mod tests {
             }
         }
         drop(tx);
-        let mut decoder = crate::Decoder::new().comments(true);
+        let mut decoder = crate::decode::Decoder::new().comments(true);
         let items: Vec<_> = decoder.decode(&all).unwrap().collect();
         let events = items
             .iter()
-            .filter(|i| matches!(i, crate::Decoded::Event(_)))
+            .filter(|i| matches!(i, crate::decode::Decoded::Event(_)))
             .count();
         let comments = items
             .iter()
-            .filter(|i| matches!(i, crate::Decoded::Comment(_)))
+            .filter(|i| matches!(i, crate::decode::Decoded::Comment(_)))
             .count();
         assert_eq!(events, 10);
         assert!(comments > 0, "no keep-alive in the idle gaps");
@@ -599,7 +604,7 @@ mod tests {
     #[tokio::test]
     async fn shutdown_ends_an_idle_body_after_its_last_event() {
         let (tx, body) = channel_body();
-        let (trigger, signal) = crate::Shutdown::new();
+        let (trigger, signal) = crate::shutdown::Shutdown::new();
         let mut body = body.shutdown(
             signal,
             Some(
@@ -624,7 +629,7 @@ mod tests {
     #[tokio::test]
     async fn shutdown_without_a_last_event_just_ends() {
         let (_tx, body) = channel_body();
-        let (trigger, signal) = crate::Shutdown::new();
+        let (trigger, signal) = crate::shutdown::Shutdown::new();
         let mut body = body.keep_alive(KeepAlive::default()).shutdown(signal, None);
         assert_eq!(next_ready(&mut body).await, None);
         trigger.fire();
@@ -653,7 +658,7 @@ mod tests {
     fn response_has_the_sse_headers_and_no_length() {
         let response = SseBody::new(stream::empty::<Result<Event, Infallible>>()).into_response();
         assert_eq!(response.status(), http::StatusCode::OK);
-        for (name, value) in crate::RESPONSE_HEADERS {
+        for (name, value) in crate::adapter::RESPONSE_HEADERS {
             assert_eq!(response.headers()[name], value);
         }
         assert!(response.headers().get("content-length").is_none());

@@ -19,7 +19,8 @@ use crate::event::EncodedEvent;
 /// to fail on its next send.
 ///
 /// ```
-/// use sse_rs_core::{channel, Event, SseBody};
+/// use sse_rs_core::{Event, SseBody};
+/// use sse_rs_core::channel::channel;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let (sender, receiver) = channel(16);

@@ -7,9 +7,6 @@ use std::time::Duration;
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
-/// The default bound on one line and on one event's data: 4 MiB.
-pub const DEFAULT_MAX_EVENT_SIZE: usize = 4 * 1024 * 1024;
-
 /// What the decoder read from the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -73,7 +70,7 @@ impl std::error::Error for DecodeError {}
 /// use unbounded memory.
 ///
 /// ```
-/// use sse_rs_core::{Decoded, Decoder};
+/// use sse_rs_core::decode::{Decoded, Decoder};
 ///
 /// let mut decoder = Decoder::new();
 /// let mut events = Vec::new();
@@ -88,7 +85,7 @@ impl std::error::Error for DecodeError {}
 /// assert_eq!(events[0].event, "greet");
 /// assert_eq!(events[0].data, "hello");
 /// assert_eq!(events[0].last_event_id, "1");
-/// # Ok::<(), sse_rs_core::DecodeError>(())
+/// # Ok::<(), sse_rs_core::decode::DecodeError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Decoder {
@@ -114,12 +111,15 @@ impl Default for Decoder {
 }
 
 impl Decoder {
-    /// A decoder with the default bound ([`DEFAULT_MAX_EVENT_SIZE`]) that does not
+    /// The default bound on one line and on one event's data: 4 MiB.
+    pub const DEFAULT_MAX_EVENT_SIZE: usize = 4 * 1024 * 1024;
+
+    /// A decoder with the default bound ([`Decoder::DEFAULT_MAX_EVENT_SIZE`]) that does not
     /// report comments.
     #[must_use]
     pub fn new() -> Self {
         Self {
-            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
             comments: false,
             bom_matched: Some(0),
             after_cr: false,

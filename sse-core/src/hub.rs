@@ -17,14 +17,6 @@ use crate::event::{EncodedEvent, Event};
 use crate::field::EventType;
 use crate::last_event_id::LastEventId;
 
-/// The type of the event that tells a resuming subscriber it missed events that are
-/// no longer retained.
-pub const RESET: EventType = EventType::from_static("reset");
-
-/// The type of the event that tells a lagging subscriber, under
-/// [`LagPolicy::SkipAhead`], that events were skipped.
-pub const GAP: EventType = EventType::from_static("gap");
-
 /// What the hub does with a subscriber whose queue is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -34,7 +26,7 @@ pub enum LagPolicy {
     /// retained. The default.
     #[default]
     Close,
-    /// Skip the events that fell out of the ring: the subscriber gets a [`GAP`] event
+    /// Skip the events that fell out of the ring: the subscriber gets a [`Hub::GAP`] event
     /// (empty data), then continues with the oldest event still in the ring.
     SkipAhead,
 }
@@ -104,7 +96,8 @@ impl HubBuilder {
 /// replay for reconnecting clients and a bounded queue per subscriber.
 ///
 /// ```
-/// use sse_rs_core::{Event, Hub, LastEventId};
+/// use sse_rs_core::{Event, LastEventId};
+/// use sse_rs_core::hub::Hub;
 /// use futures_util::StreamExt;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -131,7 +124,7 @@ impl HubBuilder {
 /// even while other tasks publish: both happen under the same lock.
 ///
 /// When the requested id is older than the buffer (or unknown to this hub, for example
-/// from before a restart), the subscription starts with a [`RESET`] event (type
+/// from before a restart), the subscription starts with a [`Hub::RESET`] event (type
 /// `reset`, empty data), then replays what is retained: the client knows it missed
 /// events and can reload its state. An id that is not a number counts as absent: live
 /// events only.
@@ -231,6 +224,14 @@ impl Shared {
 }
 
 impl Hub {
+    /// The type of the event that tells a resuming subscriber it missed events that
+    /// are no longer retained (`event: reset`, empty data).
+    pub const RESET: EventType = EventType::from_static("reset");
+
+    /// The type of the event that tells a lagging subscriber, under
+    /// [`LagPolicy::SkipAhead`], that events were skipped (`event: gap`, empty data).
+    pub const GAP: EventType = EventType::from_static("gap");
+
     /// A hub with the default bounds (see [`HubBuilder`]).
     #[must_use]
     pub fn new() -> Self {
@@ -322,7 +323,7 @@ impl Hub {
             if after > state.last_id || after + 1 < oldest {
                 subscription
                     .replay
-                    .push_back(Event::default().event(RESET).data("").encode());
+                    .push_back(Event::default().event(Hub::RESET).data("").encode());
             }
             subscription.replay.extend(
                 state
@@ -480,7 +481,7 @@ impl Stream for Subscription {
                             }
                             LagPolicy::SkipAhead => {
                                 return Poll::Ready(Some(Ok(Event::default()
-                                    .event(GAP)
+                                    .event(Hub::GAP)
                                     .data("")
                                     .encode())));
                             }
@@ -545,7 +546,8 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
-    use crate::{Decoded, Decoder, EventId};
+    use crate::decode::{Decoded, Decoder};
+    use crate::EventId;
 
     fn last(id: u64) -> LastEventId {
         LastEventId::from_bytes(id.to_string().as_bytes())
@@ -816,7 +818,7 @@ mod tests {
                 .data("missed too")
                 .encode(),
         ]);
-        sub.prepend([Event::default().event(RESET).data("").encode()]);
+        sub.prepend([Event::default().event(Hub::RESET).data("").encode()]);
         let got = drain(&mut sub);
         assert_eq!(
             got.iter().map(|e| &*e.0).collect::<Vec<_>>(),

@@ -4,9 +4,6 @@ use std::str::FromStr;
 
 use http::HeaderMap;
 
-/// The name of the request header a reconnecting `EventSource` sends, lowercase.
-pub const LAST_EVENT_ID: &str = "last-event-id";
-
 /// The `Last-Event-ID` of a request: the id of the last event the client received
 /// before it reconnected, or nothing.
 ///
@@ -37,6 +34,9 @@ pub const LAST_EVENT_ID: &str = "last-event-id";
 pub struct LastEventId(Option<String>);
 
 impl LastEventId {
+    /// The name of the request header a reconnecting `EventSource` sends, lowercase.
+    pub const HEADER: &'static str = "last-event-id";
+
     /// The longest value taken, in bytes (1 KiB). Longer values count as absent.
     pub const MAX_LEN: usize = 1024;
 
@@ -56,7 +56,7 @@ impl LastEventId {
     /// Reads the `Last-Event-ID` header (the first one, if a client sent several).
     pub fn from_headers(headers: &HeaderMap) -> Self {
         headers
-            .get(LAST_EVENT_ID)
+            .get(Self::HEADER)
             .map_or_else(Self::none, |value| Self::from_bytes(value.as_bytes()))
     }
 
@@ -106,7 +106,7 @@ mod tests {
 
     fn with(value: &[u8]) -> LastEventId {
         let mut headers = HeaderMap::new();
-        headers.insert(LAST_EVENT_ID, HeaderValue::from_bytes(value).unwrap());
+        headers.insert(LastEventId::HEADER, HeaderValue::from_bytes(value).unwrap());
         LastEventId::from_headers(&headers)
     }
 
@@ -149,8 +149,8 @@ mod tests {
     #[test]
     fn first_of_several_headers_wins() {
         let mut headers = HeaderMap::new();
-        headers.append(LAST_EVENT_ID, HeaderValue::from_static("1"));
-        headers.append(LAST_EVENT_ID, HeaderValue::from_static("2"));
+        headers.append(LastEventId::HEADER, HeaderValue::from_static("1"));
+        headers.append(LastEventId::HEADER, HeaderValue::from_static("2"));
         assert_eq!(LastEventId::from_headers(&headers).as_str(), Some("1"));
     }
 }

@@ -12,10 +12,10 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use sync_wrapper::SyncWrapper;
 
-use crate::{
-    accepts_event_stream, is_event_stream, BoxError, LastEventId, Refusal, Shutdown, StreamLimit,
-    StreamSlot,
-};
+use crate::adapter::{accepts_event_stream, is_event_stream};
+use crate::limit::{Refusal, StreamLimit, StreamSlot};
+use crate::shutdown::Shutdown;
+use crate::{BoxError, LastEventId};
 
 /// Tower middleware for event-stream endpoints (feature `tower`):
 ///
@@ -25,7 +25,9 @@ use crate::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_rs_core::{Shutdown, SseLayer, StreamLimit};
+/// use sse_rs_core::shutdown::Shutdown;
+/// use sse_rs_core::layer::SseLayer;
+/// use sse_rs_core::limit::StreamLimit;
 ///
 /// let (trigger, signal) = Shutdown::new();
 /// let layer = SseLayer::new()

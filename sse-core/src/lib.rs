@@ -39,14 +39,24 @@
 //!   waiting for more; keep-alive comments only go out on an idle stream.
 //! - **Reconnection.** [`LastEventId`] reads the header the way browsers send it, and
 //!   never fails (a 4xx stops a browser from reconnecting for good).
-//! - **Decoding.** [`Decoder`] parses a stream exactly like a browser, in bounded
-//!   memory, for clients and tests.
-//! - **Broadcast.** [`Hub`] publishes an event once to every subscriber of a topic,
-//!   replays what a reconnecting client missed, and bounds memory with one ring per
-//!   topic, whatever the number of subscribers.
-//! - **Lifecycle.** [`Shutdown`] ends open streams so graceful shutdown completes;
-//!   [`channel`] tells a producer when its client is gone; [`SseLayer`] (tower) and
-//!   [`StreamLimit`] bound how many streams are open, the way browsers understand.
+//! - **Decoding.** [`decode::Decoder`] parses a stream exactly like a browser, in
+//!   bounded memory, for clients and tests.
+//! - **Broadcast.** [`hub::Hub`] publishes an event once to every subscriber of a
+//!   topic, replays what a reconnecting client missed, and bounds memory with one ring
+//!   per topic, whatever the number of subscribers.
+//! - **Lifecycle.** [`shutdown::Shutdown`] ends open streams so graceful shutdown
+//!   completes; [`channel::channel`] tells a producer when its client is gone;
+//!   [`SseLayer`] (tower) and [`limit::StreamLimit`] bound how many streams are open,
+//!   the way browsers understand.
+//!
+//! # Layout
+//!
+//! The root holds the vocabulary: [`Event`] and its fields ([`EventId`], [`EventType`],
+//! [`Data`]), [`EncodedEvent`], [`SseBody`], [`KeepAlive`], [`LastEventId`] and their
+//! errors. Each subsystem is a module: [`hub`], [`decode`], [`channel`], [`limit`],
+//! [`shutdown`], `layer` (feature `tower`), and [`adapter`] for what only framework
+//! adapters use. The adapters `sse-axum`, `sse-actix` and `sse-warp` re-export all of it
+//! that their users need, so an app depends on one of them alone.
 //!
 //! # Features
 //!
@@ -60,7 +70,7 @@
 //! `http` 1, `http-body` 1, tokio 1 (for the keep-alive timer). Built and tested with
 //! the latest stable Rust; the declared minimum is Rust 1.85.
 //!
-#![cfg_attr(feature = "tower", doc = "[`SseLayer`]: crate::SseLayer")]
+#![cfg_attr(feature = "tower", doc = "[`SseLayer`]: crate::layer::SseLayer")]
 #![cfg_attr(not(feature = "tower"), doc = "[`SseLayer`]: #features")]
 #![cfg_attr(
     feature = "json",
@@ -69,34 +79,24 @@
 #![cfg_attr(not(feature = "json"), doc = "[`Event::json_data`]: #features")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod adapter;
+pub mod adapter;
 mod body;
-mod channel;
-mod decode;
+pub mod channel;
+pub mod decode;
 mod encode;
 mod event;
 mod field;
-mod hub;
+pub mod hub;
 mod keep_alive;
 mod last_event_id;
 #[cfg(feature = "tower")]
-mod layer;
-mod limit;
+pub mod layer;
+pub mod limit;
 mod response;
-mod shutdown;
+pub mod shutdown;
 
-pub use body::{BoxError, SseBody, DEFAULT_MAX_FRAME_SIZE};
-pub use channel::{channel, Disconnected, EventReceiver, EventSender};
-pub use decode::{DecodeError, Decoded, Decoder, MessageEvent, DEFAULT_MAX_EVENT_SIZE};
+pub use body::{BoxError, SseBody};
 pub use event::{Data, EncodedEvent, Event, EventFields};
 pub use field::{EventId, EventType, FieldKind, InvalidField};
-pub use hub::{Hub, HubBuilder, LagPolicy, Subscription, GAP, RESET};
 pub use keep_alive::KeepAlive;
-pub use last_event_id::{LastEventId, LAST_EVENT_ID};
-#[cfg(feature = "tower")]
-pub use layer::{ResponseFuture, SseLayer, SseLayerBody, SseService};
-pub use limit::{
-    accepts_event_stream, is_event_stream, OverLimit, Refusal, StreamLimit, StreamSlot,
-};
-pub use response::{set_response_headers, RESPONSE_HEADERS, TEXT_EVENT_STREAM};
-pub use shutdown::{Shutdown, ShutdownTrigger};
+pub use last_event_id::LastEventId;

@@ -1,5 +1,5 @@
 //! [`StreamLimit`]: a limit on open event streams, the same for every framework
-//! (used by [`SseLayer`](crate::SseLayer) and by sse-actix's middleware).
+//! (used by the tower `SseLayer` and by sse-actix's middleware).
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{Event, RESPONSE_HEADERS, TEXT_EVENT_STREAM};
+use crate::response::RESPONSE_HEADERS;
+use crate::Event;
 
 /// What a request over the stream limit gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub enum OverLimit {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_rs_core::StreamLimit;
+/// use sse_rs_core::limit::StreamLimit;
 ///
 /// let limit = StreamLimit::new(1).back_off(Duration::from_secs(3));
 /// let slot = limit.try_acquire().expect("one slot");
@@ -146,26 +147,6 @@ impl StreamLimit {
     }
 }
 
-/// Whether a request with these `Accept` header values asks for an event stream
-/// (`EventSource` always sends `Accept: text/event-stream`).
-pub fn accepts_event_stream<'a>(accept: impl IntoIterator<Item = &'a [u8]>) -> bool {
-    let wanted = TEXT_EVENT_STREAM.as_bytes();
-    accept.into_iter().any(|value| {
-        value
-            .windows(wanted.len())
-            .any(|window| window.eq_ignore_ascii_case(wanted))
-    })
-}
-
-/// Whether a response with this `Content-Type` is an event stream.
-#[must_use]
-pub fn is_event_stream(content_type: Option<&[u8]>) -> bool {
-    content_type.is_some_and(|value| {
-        value.len() >= TEXT_EVENT_STREAM.len()
-            && value[..TEXT_EVENT_STREAM.len()].eq_ignore_ascii_case(TEXT_EVENT_STREAM.as_bytes())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,19 +181,5 @@ mod tests {
         assert_eq!(unavailable.status, 503);
         assert_eq!(unavailable.headers, [("retry-after", "1".to_owned())]);
         assert!(unavailable.body.is_empty());
-    }
-
-    #[test]
-    fn content_negotiation() {
-        assert!(accepts_event_stream([&b"text/event-stream"[..]]));
-        assert!(accepts_event_stream([
-            &b"text/html"[..],
-            b"Text/Event-Stream;q=0.9"
-        ]));
-        assert!(!accepts_event_stream([&b"*/*"[..]]));
-        assert!(!accepts_event_stream(std::iter::empty()));
-        assert!(is_event_stream(Some(b"text/event-stream; charset=utf-8")));
-        assert!(!is_event_stream(Some(b"text/html")));
-        assert!(!is_event_stream(None));
     }
 }

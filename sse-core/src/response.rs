@@ -41,6 +41,26 @@ pub fn set_response_headers(headers: &mut HeaderMap) {
     headers.remove(CONNECTION);
 }
 
+/// Whether a request with these `Accept` header values asks for an event stream
+/// (`EventSource` always sends `Accept: text/event-stream`).
+pub fn accepts_event_stream<'a>(accept: impl IntoIterator<Item = &'a [u8]>) -> bool {
+    let wanted = TEXT_EVENT_STREAM.as_bytes();
+    accept.into_iter().any(|value| {
+        value
+            .windows(wanted.len())
+            .any(|window| window.eq_ignore_ascii_case(wanted))
+    })
+}
+
+/// Whether a response with this `Content-Type` is an event stream.
+#[must_use]
+pub fn is_event_stream(content_type: Option<&[u8]>) -> bool {
+    content_type.is_some_and(|value| {
+        value.len() >= TEXT_EVENT_STREAM.len()
+            && value[..TEXT_EVENT_STREAM.len()].eq_ignore_ascii_case(TEXT_EVENT_STREAM.as_bytes())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +87,19 @@ mod tests {
         assert_eq!(headers.get_all(CACHE_CONTROL).iter().count(), 1);
         assert!(!headers.contains_key(CONTENT_LENGTH));
         assert!(!headers.contains_key(CONNECTION));
+    }
+
+    #[test]
+    fn content_negotiation() {
+        assert!(accepts_event_stream([&b"text/event-stream"[..]]));
+        assert!(accepts_event_stream([
+            &b"text/html"[..],
+            b"Text/Event-Stream;q=0.9"
+        ]));
+        assert!(!accepts_event_stream([&b"*/*"[..]]));
+        assert!(!accepts_event_stream(std::iter::empty()));
+        assert!(is_event_stream(Some(b"text/event-stream; charset=utf-8")));
+        assert!(!is_event_stream(Some(b"text/html")));
+        assert!(!is_event_stream(None));
     }
 }

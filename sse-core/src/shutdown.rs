@@ -14,7 +14,7 @@ use tokio::sync::watch;
 /// sends its optional last event and ends, and the server can stop.
 ///
 /// ```
-/// use sse_rs_core::Shutdown;
+/// use sse_rs_core::shutdown::Shutdown;
 ///
 /// let (trigger, signal) = Shutdown::new();
 /// assert!(!signal.is_fired());

@@ -19,7 +19,8 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use sse_rs_core::{DecodeError, Decoded, Decoder, Event, EventId, EventType};
+use sse_rs_core::decode::{DecodeError, Decoded, Decoder};
+use sse_rs_core::{Event, EventId, EventType};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, RedisError, Value};
-use sse_rs_core::{EncodedEvent, Event, Hub, LagPolicy, LastEventId, Subscription, RESET};
+use sse_rs_core::hub::{Hub, LagPolicy, Subscription};
+use sse_rs_core::{EncodedEvent, Event, EventType, LastEventId};
 use tokio::sync::Notify;
 
 use crate::entry::{self, FIELD_COMMENT, FIELD_DATA, FIELD_EMPTY, FIELD_EVENT, FIELD_RETRY};
@@ -101,7 +102,7 @@ impl RedisHubBuilder {
 
     /// About how many entries each topic's stream keeps (`XADD ... MAXLEN ~ n`,
     /// default 10 000, at least 1): the replay window. A client that resumes after an
-    /// entry that was trimmed gets [`RESET`] first. Redis trims in whole nodes, so a
+    /// entry that was trimmed gets [`RedisHub::RESET`] first. Redis trims in whole nodes, so a
     /// stream can hold somewhat more than `n`.
     pub fn max_len(mut self, entries: usize) -> Self {
         self.max_len = entries.max(1);
@@ -141,7 +142,7 @@ impl RedisHubBuilder {
     }
 
     /// How many events each topic's local ring keeps for this instance's subscribers
-    /// (see [`sse_rs_core::HubBuilder::queue_capacity`], default 256).
+    /// (see [`sse_rs_core::hub::HubBuilder::queue_capacity`], default 256).
     pub fn queue_capacity(mut self, events: usize) -> Self {
         self.queue_capacity = events;
         self
@@ -245,10 +246,10 @@ impl RedisHubBuilder {
 ///   persistence, or a network cut) clients get everything, once. If Redis lost its
 ///   data, readers go on with the entries added after the restart.
 /// - **A cursor older than the replay window** (trimmed, lost in a restart, or from
-///   another deployment): the subscription starts with the [`RESET`] event (type
+///   another deployment): the subscription starts with the [`RedisHub::RESET`] event (type
 ///   `reset`, empty data), as with the local hub, then the retained entries after the
 ///   client's id, then live events. (An entry id newer than any this instance has
-///   read and absent from the stream, from another deployment say, gets [`RESET`]
+///   read and absent from the stream, from another deployment say, gets [`RedisHub::RESET`]
 ///   and then live events.) An id that is not an entry id counts as absent: live
 ///   events only.
 /// - **A stream re-created below a reader's position** (Redis restarted without its
@@ -347,6 +348,11 @@ impl fmt::Debug for RedisHub {
 }
 
 impl RedisHub {
+    /// The type of the event that starts a subscription whose `Last-Event-ID` is no
+    /// longer in the stream (`event: reset`, empty data): the same as the local hub's
+    /// [`Hub::RESET`](sse_rs_core::hub::Hub::RESET).
+    pub const RESET: EventType = Hub::RESET;
+
     /// A hub on the Redis server at `url` (`redis://host:port/db`) with the default
     /// settings.
     ///
@@ -556,9 +562,9 @@ impl RedisHub {
     }
 
     /// The events after `after` up to `upto`, read from Redis in pages; led by
-    /// [`RESET`] when `after` is no longer (or never was) in the stream. Each page starts
+    /// [`RedisHub::RESET`] when `after` is no longer (or never was) in the stream. Each page starts
     /// at the last entry of the one before, inclusive: if that entry is gone, the
-    /// stream was trimmed past it while paging, and a [`RESET`] marks the gap there.
+    /// stream was trimmed past it while paging, and a [`RedisHub::RESET`] marks the gap there.
     async fn replay(
         &self,
         topic: &str,
@@ -639,7 +645,7 @@ impl RedisHub {
 }
 
 fn reset_event() -> EncodedEvent {
-    Event::default().event(RESET).data("").encode()
+    Event::default().event(RedisHub::RESET).data("").encode()
 }
 
 /// The reader of one topic: follows its stream and hands every entry to the local hub,

@@ -30,6 +30,5 @@ pub use entry_id::{EntryId, InvalidEntryId};
 pub use hub::{Error, RedisHub, RedisHubBuilder};
 /// The Redis client this crate is built on, for [`RedisHub::builder`].
 pub use redis;
-pub use sse_rs_core::{
-    EncodedEvent, Event, EventId, EventType, LagPolicy, LastEventId, Subscription, GAP, RESET,
-};
+pub use sse_rs_core::hub::{LagPolicy, Subscription};
+pub use sse_rs_core::{EncodedEvent, Event, EventId, EventType, LastEventId};

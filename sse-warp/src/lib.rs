@@ -37,11 +37,7 @@ use futures_core::Stream;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-#[doc(inline)]
-pub use sse_rs_core::{
-    BoxError, Data, EncodedEvent, Event, EventId, EventType, FieldKind, InvalidField, KeepAlive,
-    LastEventId, SseBody,
-};
+sse_rs_core::__adapter_reexports!();
 
 sse_rs_core::__adapter_sse! {
     /// An SSE reply: `Sse::new(stream).keep_alive(KeepAlive::default())`.
@@ -59,7 +55,7 @@ where
     fn into_response(self) -> Response {
         // `SseBody` is a `Stream` of frames, and `Sync` without asking it of `S`.
         let mut response = warp::reply::stream(self.0).into_response();
-        sse_rs_core::set_response_headers(response.headers_mut());
+        sse_rs_core::adapter::set_response_headers(response.headers_mut());
         response
     }
 }
@@ -74,8 +70,16 @@ where
     sse
 }
 
+sse_rs_core::__adapter_last_event_id! {
+    /// The `Last-Event-ID` of the request, from the [`last_event_id()`] filter, which
+    /// never rejects: absent, empty, invalid UTF-8 or over-long values are "none" (see
+    /// [`sse_rs_core::LastEventId`]). A rejection would answer 4xx, and a browser stops
+    /// reconnecting for good on anything but 200.
+}
+
 /// Extracts the request's [`LastEventId`]; never rejects (absent, empty, invalid
 /// UTF-8 or over-long values are "none").
 pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallible> + Clone {
-    warp::header::headers_cloned().map(|headers| LastEventId::from_headers(&headers))
+    warp::header::headers_cloned()
+        .map(|headers| LastEventId(sse_rs_core::LastEventId::from_headers(&headers)))
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use countdown::Countdown;
-use sse_rs_core::{Decoded, Decoder, MessageEvent};
+use sse_rs_core::decode::{Decoded, Decoder, MessageEvent};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -453,7 +453,7 @@ http {{
 }
 
 /// One instance of the broadcast example (`axum-broadcast`) on a free loopback port,
-/// with its in-process [`Hub`](sse_rs_core::Hub) ([`start_local`](Self::start_local)) or
+/// with its in-process [`Hub`](sse_rs_core::hub::Hub) ([`start_local`](Self::start_local)) or
 /// on the Redis backplane ([`start`](Self::start)).
 #[derive(Debug)]
 pub struct BroadcastInstance<H = sse_redis::RedisHub> {
@@ -487,14 +487,14 @@ impl BroadcastInstance {
     }
 }
 
-impl BroadcastInstance<sse_rs_core::Hub> {
+impl BroadcastInstance<sse_rs_core::hub::Hub> {
     /// Starts an instance on its own in-process hub, ticking every `tick`.
     ///
     /// # Panics
     ///
     /// When no port can be bound.
     pub async fn start_local(tick: Duration) -> Self {
-        Self::serve(sse_rs_core::Hub::new(), tick).await
+        Self::serve(sse_rs_core::hub::Hub::new(), tick).await
     }
 }
 

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpServer};
 use futures_util::stream::{self, StreamExt};
-use sse_actix::{Event, Shutdown, SseMiddleware, StreamLimit};
+use sse_actix::limit::StreamLimit;
+use sse_actix::{Event, Shutdown, SseMiddleware};
 use sse_tests::{
     assert_told_to_retry, open_event_stream as open, spawn_actix, wait_until, EventReader,
 };

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use sse_rs_core::{Hub, MessageEvent};
+use sse_rs_core::decode::MessageEvent;
+use sse_rs_core::hub::Hub;
 use sse_tests::{client, BroadcastInstance, EventReader};
 
 type Server = BroadcastInstance<Hub>;

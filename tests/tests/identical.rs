@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-use sse_rs_core::{Data, Decoded, Decoder, Event, EventId, EventType};
+use sse_rs_core::decode::{Decoded, Decoder};
+use sse_rs_core::{Data, Event, EventId, EventType};
 use tokio::net::TcpListener;
 
 /// Events that stress the encoder: every kind of line break, empty and missing data,

@@ -15,7 +15,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{self, StreamExt};
-use sse_rs_core::{Event, LastEventId, OverLimit, Shutdown, SseLayer, StreamLimit};
+use sse_rs_core::layer::SseLayer;
+use sse_rs_core::limit::{OverLimit, StreamLimit};
+use sse_rs_core::shutdown::Shutdown;
+use sse_rs_core::{Event, LastEventId};
 use sse_tests::{assert_told_to_retry, client, open_event_stream as open, wait_until, EventReader};
 
 /// An endless stream, one event every 20 ms, whose data is the Last-Event-ID the

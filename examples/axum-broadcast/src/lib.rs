@@ -23,7 +23,10 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use sse_axum::{Event, EventType, KeepAlive, Sse};
 use sse_redis::RedisHub;
-use sse_rs_core::{Hub, LastEventId, Shutdown, SseLayer, Subscription};
+use sse_rs_core::hub::{Hub, Subscription};
+use sse_rs_core::layer::SseLayer;
+use sse_rs_core::shutdown::Shutdown;
+use sse_rs_core::LastEventId;
 use tokio::net::TcpListener;
 
 /// The page: a message list, a form, the subscriber count and the connection state.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum_broadcast::Broker;
 use clap::Parser;
 use sse_redis::{redis, RedisHub};
-use sse_rs_core::Hub;
+use sse_rs_core::hub::Hub;
 
 /// A live chat and ticker over Server-Sent Events.
 #[derive(Parser)]

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{Stream, StreamExt};
-use sse_rs_core::{Event, EventType, Hub, LastEventId};
+use sse_rs_core::hub::Hub;
+use sse_rs_core::{Event, EventType, LastEventId};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -97,7 +98,7 @@ impl Broadcast {
     ///
     /// On a built-in broadcast (a bug in the caller).
     #[must_use]
-    pub fn subscribe_hub(&self) -> sse_rs_core::Subscription {
+    pub fn subscribe_hub(&self) -> sse_rs_core::hub::Subscription {
         match self {
             Broadcast::Hub(hub) => hub.subscribe(&[TOPIC], &LastEventId::none()),
             #[allow(clippy::panic)]
@@ -259,7 +260,7 @@ async fn subscriber(
     n: u64,
 ) -> std::io::Result<(Vec<u64>, u128)> {
     use tokio::io::AsyncReadExt;
-    let mut decoder = sse_rs_core::Decoder::new();
+    let mut decoder = sse_rs_core::decode::Decoder::new();
     let mut latencies = Vec::with_capacity(n as usize);
     let mut buf = vec![0_u8; 64 * 1024];
     let mut head = Vec::new();
@@ -292,8 +293,8 @@ async fn subscriber(
     Ok((latencies, last))
 }
 
-fn record(item: &sse_rs_core::Decoded, now: u128, latencies: &mut Vec<u64>) {
-    if let sse_rs_core::Decoded::Event(event) = item {
+fn record(item: &sse_rs_core::decode::Decoded, now: u128, latencies: &mut Vec<u64>) {
+    if let sse_rs_core::decode::Decoded::Event(event) = item {
         if let Some(sent) = event
             .data
             .get(..20)

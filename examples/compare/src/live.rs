@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use countdown::{Countdown, Signal};
-use sse_rs_core::Shutdown;
+use sse_rs_core::shutdown::Shutdown;
 use tokio::net::TcpListener;
 
 /// The servers of the live page, in the order of their ports after the page's.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-pub use sse_rs_core::Shutdown;
+pub use sse_rs_core::shutdown::Shutdown;
 use sse_rs_core::{Event, EventType, KeepAlive, LastEventId};
 
 /// The page at `/`: shows each event as it arrives, the connection state, and a
@@ -258,7 +258,7 @@ pub type Signal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>
 /// When the server fails.
 pub async fn serve_gracefully<F, S>(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    trigger: sse_rs_core::ShutdownTrigger,
+    trigger: sse_rs_core::shutdown::ShutdownTrigger,
     grace: Duration,
     server: F,
 ) -> std::io::Result<()>
