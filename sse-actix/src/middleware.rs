@@ -1,7 +1,7 @@
 //! [`SseMiddleware`]: the actix-web counterpart of sse-rs-core's tower `SseLayer`, with
 //! the same core logic ([`StreamLimit`], [`Shutdown`]).
 
-use std::future::{ready, Future, Ready};
+use std::future::{ready, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -13,7 +13,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use sse_rs_core::limit::{StreamLimit, StreamSlot};
+use sse_rs_core::adapter::{StreamGate, StreamGuard};
+use sse_rs_core::limit::{Refusal, StreamLimit};
 use sse_rs_core::shutdown::Shutdown;
 
 /// actix-web middleware for event-stream endpoints:
@@ -23,9 +24,11 @@ use sse_rs_core::shutdown::Shutdown;
 ///   limit, a browser is told to retry later with a `200` and a `retry:` field);
 /// - ends every event-stream response when a [`Shutdown`] signal fires.
 ///
-/// A request counts as an event-stream request when it accepts `text/event-stream`;
-/// it holds its slot until its response body ends or is dropped, and a response that
-/// is not an event stream gives the slot back at once.
+/// What counts is the response: every response that is an event stream holds a slot
+/// until its body ends or is dropped, whether or not the request said
+/// `Accept: text/event-stream`. A request that does say so takes its slot before the
+/// handler runs; a response that is not an event stream gives the slot back at once.
+/// The logic is the core's [`StreamGate`], the same as the tower `SseLayer`'s.
 ///
 /// ```
 /// use actix_web::App;
@@ -39,8 +42,7 @@ use sse_rs_core::shutdown::Shutdown;
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct SseMiddleware {
-    limit: Option<StreamLimit>,
-    shutdown: Option<Shutdown>,
+    gate: StreamGate,
 }
 
 impl SseMiddleware {
@@ -51,14 +53,20 @@ impl SseMiddleware {
 
     /// Limits open event streams.
     pub fn limit(mut self, limit: StreamLimit) -> Self {
-        self.limit = Some(limit);
+        self.gate = self.gate.limit(limit);
         self
     }
 
     /// Ends every event-stream response body when `signal` fires.
     pub fn shutdown(mut self, signal: Shutdown) -> Self {
-        self.shutdown = Some(signal);
+        self.gate = self.gate.shutdown(signal);
         self
+    }
+
+    /// How many more event streams may open now (`None` without a limit).
+    #[must_use]
+    pub fn available_streams(&self) -> Option<usize> {
+        self.gate.stream_limit().map(StreamLimit::available)
     }
 }
 
@@ -108,23 +116,17 @@ where
             });
         request.extensions_mut().insert(last);
 
-        let mut slot = None;
-        if let Some(limit) = &self.config.limit {
-            let accept = request.headers().get_all(ACCEPT).map(HeaderValue::as_bytes);
-            if sse_rs_core::adapter::accepts_event_stream(accept) {
-                match limit.try_acquire() {
-                    Some(acquired) => slot = Some(acquired),
-                    None => {
-                        let refusal = refusal_response(&limit.refusal());
-                        return Box::pin(ready(Ok(request
-                            .into_response(refusal)
-                            .map_into_right_body())));
-                    }
-                }
+        let accept = request.headers().get_all(ACCEPT).map(HeaderValue::as_bytes);
+        let admission = match self.config.gate.request(accept) {
+            Ok(admission) => admission,
+            Err(refusal) => {
+                let refusal = refusal_response(&refusal);
+                return Box::pin(ready(Ok(request
+                    .into_response(refusal)
+                    .map_into_right_body())));
             }
-        }
+        };
 
-        let shutdown = self.config.shutdown.clone();
         let future = self.service.call(request);
         Box::pin(async move {
             let response = future.await?;
@@ -132,25 +134,20 @@ where
                 .headers()
                 .get(CONTENT_TYPE)
                 .map(HeaderValue::as_bytes);
-            let (slot, shutdown) = if sse_rs_core::adapter::is_event_stream(content_type) {
-                (slot, shutdown)
-            } else {
-                (None, None)
-            };
-            Ok(response.map_body(|_, body| {
-                EitherBody::left(SlotBody {
-                    body,
-                    slot,
-                    shutdown: shutdown.map(|signal| Box::pin(signal.wait()) as SignalFuture),
-                    stopping: false,
-                    done: false,
-                })
-            }))
+            match admission.response(content_type) {
+                Ok(guard) => {
+                    Ok(response.map_body(|_, body| EitherBody::left(SlotBody { body, guard })))
+                }
+                // An event stream over the limit: drop it, answer the refusal.
+                Err(refusal) => Ok(response
+                    .into_response(refusal_response(&refusal))
+                    .map_into_right_body()),
+            }
         })
     }
 }
 
-fn refusal_response(refusal: &sse_rs_core::limit::Refusal) -> HttpResponse<BoxBody> {
+fn refusal_response(refusal: &Refusal) -> HttpResponse<BoxBody> {
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::with_body(status, BoxBody::new(refusal.body.clone()));
     for (name, value) in &refusal.headers {
@@ -163,8 +160,6 @@ fn refusal_response(refusal: &sse_rs_core::limit::Refusal) -> HttpResponse<BoxBo
     response
 }
 
-type SignalFuture = Pin<Box<dyn Future<Output = ()>>>;
-
 pin_project_lite::pin_project! {
     /// The response body of [`SseMiddleware`]: the inner body, holding its stream slot
     /// until it ends or is dropped, and ending when the shutdown signal fires (after
@@ -172,17 +167,14 @@ pin_project_lite::pin_project! {
     pub struct SlotBody<B> {
         #[pin]
         body: B,
-        slot: Option<StreamSlot>,
-        shutdown: Option<SignalFuture>,
-        stopping: bool,
-        done: bool,
+        guard: StreamGuard,
     }
 }
 
 impl<B> std::fmt::Debug for SlotBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlotBody")
-            .field("holds_a_slot", &self.slot.is_some())
+            .field("guard", &self.guard)
             .finish_non_exhaustive()
     }
 }
@@ -199,24 +191,7 @@ impl<B: MessageBody> MessageBody for SlotBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.project();
-        if *this.done {
-            return Poll::Ready(None);
-        }
-        if let Some(signal) = this.shutdown {
-            if signal.as_mut().poll(cx).is_ready() {
-                *this.shutdown = None;
-                *this.stopping = true;
-            }
-        }
-        match this.body.poll_next(cx) {
-            Poll::Ready(Some(chunk)) => Poll::Ready(Some(chunk)),
-            Poll::Pending if !*this.stopping => Poll::Pending,
-            // The end, or shutting down with nothing more ready: give the slot back.
-            _ => {
-                *this.done = true;
-                *this.slot = None;
-                Poll::Ready(None)
-            }
-        }
+        let mut body = this.body;
+        this.guard.poll_next(cx, |cx| body.as_mut().poll_next(cx))
     }
 }

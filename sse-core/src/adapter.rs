@@ -8,6 +8,8 @@ pub use crate::response::{
     TEXT_EVENT_STREAM,
 };
 
+pub use crate::gate::{Admission, StreamGate, StreamGuard};
+
 /// Paths the macros below expand to, so that an adapter needs no dependency of its own
 /// for them. Not a public API.
 #[doc(hidden)]

@@ -86,6 +86,7 @@ pub mod decode;
 mod encode;
 mod event;
 mod field;
+mod gate;
 pub mod hub;
 mod keep_alive;
 mod last_event_id;

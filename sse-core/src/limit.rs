@@ -83,6 +83,23 @@ pub struct Refusal {
     pub body: Bytes,
 }
 
+impl Refusal {
+    /// The refusal as an `http` 1 response (a header whose value is not a valid header
+    /// value is left out; the values built here always are).
+    #[must_use]
+    pub fn to_http(&self) -> http::Response<Bytes> {
+        let mut response = http::Response::new(self.body.clone());
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::OK);
+        for (name, value) in &self.headers {
+            if let Ok(value) = http::HeaderValue::from_str(value) {
+                response.headers_mut().insert(*name, value);
+            }
+        }
+        response
+    }
+}
+
 impl StreamLimit {
     /// A limit of `max_streams` open streams.
     pub fn new(max_streams: usize) -> Self {
@@ -181,5 +198,14 @@ mod tests {
         assert_eq!(unavailable.status, 503);
         assert_eq!(unavailable.headers, [("retry-after", "1".to_owned())]);
         assert!(unavailable.body.is_empty());
+
+        let response = unavailable.to_http();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let response = retry.to_http();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        assert_eq!(response.headers()["cache-control"], "no-cache");
+        assert_eq!(response.body(), &b"retry: 1500\n\n"[..]);
     }
 }

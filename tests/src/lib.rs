@@ -317,6 +317,51 @@ pub async fn open_event_stream(addr: SocketAddr, last: Option<&str>) -> reqwest:
     request.send().await.expect("request /events")
 }
 
+/// Opens `/events` on `addr` without `Accept: text/event-stream` (reqwest sends
+/// `*/*`): how a client would get around a stream limit that trusts the request.
+///
+/// # Panics
+///
+/// When the request fails.
+pub async fn open_unannounced_event_stream(addr: SocketAddr) -> reqwest::Response {
+    client()
+        .get(format!("http://{addr}/events"))
+        .send()
+        .await
+        .expect("request /events")
+}
+
+/// Under a limit of one stream on `addr` (with `back_off`), whose free slots
+/// `available` reads: a stream opened without `Accept: text/event-stream` still takes
+/// the slot, and the next stream, announced or not, is told to retry later.
+///
+/// # Panics
+///
+/// When any of that does not hold.
+pub async fn assert_unannounced_streams_count(
+    addr: SocketAddr,
+    back_off: Duration,
+    available: impl Fn() -> usize,
+) {
+    assert_eq!(available(), 1);
+    let response = open_unannounced_event_stream(addr).await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut sneaky = EventReader::new(response);
+    assert_eq!(sneaky.events_until(1).await.len(), 1);
+    assert_eq!(
+        available(),
+        0,
+        "a stream without the Accept header was not counted"
+    );
+    assert_told_to_retry(open_unannounced_event_stream(addr).await, back_off).await;
+    assert_told_to_retry(open_event_stream(addr, None).await, back_off).await;
+    sneaky.disconnect();
+    assert!(
+        wait_until(Duration::from_secs(5), || available() == 1).await,
+        "the slot of a closed stream was not given back"
+    );
+}
+
 /// Polls `done` every 10 ms until it holds or `limit` passes; returns its last value.
 pub async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let start = Instant::now();

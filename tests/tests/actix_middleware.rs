@@ -15,7 +15,8 @@ use futures_util::stream::{self, StreamExt};
 use sse_actix::limit::StreamLimit;
 use sse_actix::{Event, Shutdown, SseMiddleware};
 use sse_tests::{
-    assert_told_to_retry, open_event_stream as open, spawn_actix, wait_until, EventReader,
+    assert_told_to_retry, assert_unannounced_streams_count, open_event_stream as open, spawn_actix,
+    wait_until, EventReader,
 };
 
 /// An endless stream whose data is the Last-Event-ID the middleware put into the
@@ -80,6 +81,14 @@ async fn over_the_limit_a_browser_is_told_to_retry_later_and_gets_in_once_a_stre
     );
     let mut second = EventReader::new(open(addr, None).await);
     assert_eq!(second.events_until(1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_stream_counts_without_the_accept_header() {
+    let back_off = Duration::from_millis(150);
+    let limit = StreamLimit::new(1).back_off(back_off);
+    let addr = start(SseMiddleware::new().limit(limit.clone()));
+    assert_unannounced_streams_count(addr, back_off, || limit.available()).await;
 }
 
 #[tokio::test]

@@ -19,7 +19,10 @@ use sse_rs_core::layer::SseLayer;
 use sse_rs_core::limit::{OverLimit, StreamLimit};
 use sse_rs_core::shutdown::Shutdown;
 use sse_rs_core::{Event, LastEventId};
-use sse_tests::{assert_told_to_retry, client, open_event_stream as open, wait_until, EventReader};
+use sse_tests::{
+    assert_told_to_retry, assert_unannounced_streams_count, client, open_event_stream as open,
+    wait_until, EventReader,
+};
 
 /// An endless stream, one event every 20 ms, whose data is the Last-Event-ID the
 /// layer put into the request.
@@ -91,6 +94,17 @@ async fn over_the_limit_a_browser_is_told_to_retry_later_and_gets_in_once_a_stre
     let mut third = EventReader::new(open(addr, None).await);
     assert_eq!(third.events_until(1).await.len(), 1);
     assert_eq!(layer.available_streams(), Some(0));
+}
+
+#[tokio::test]
+async fn a_stream_counts_without_the_accept_header() {
+    let back_off = Duration::from_millis(150);
+    let layer = SseLayer::new().limit(StreamLimit::new(1).back_off(back_off));
+    let addr = start(layer.clone()).await;
+    assert_unannounced_streams_count(addr, back_off, || {
+        layer.available_streams().unwrap_or(usize::MAX)
+    })
+    .await;
 }
 
 #[tokio::test]
