@@ -28,6 +28,17 @@
 //! Responses carry `Content-Encoding: identity`, so actix-web's `Compress`
 //! middleware passes the stream through instead of buffering it.
 //!
+//! # Moving from `actix_web_lab::sse`
+//!
+//! See [`migration`]: every public item of `actix_web_lab::sse` and what to write instead,
+//! and what a client sees differently.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//!
 //! [actix-web]: https://docs.rs/actix-web/4
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -45,11 +56,16 @@ use actix_web::web::Bytes;
 use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse, Responder};
 use futures_core::Stream;
 
+mod compat;
 mod middleware;
 
+pub use compat::{InfallibleStream, ReceiverStream};
 pub use middleware::{SlotBody, SseMiddleware, SseMiddlewareService};
 
 sse_rs_core::__adapter_reexports!();
+
+#[doc = include_str!("migration.md")]
+pub mod migration {}
 
 sse_rs_core::__adapter_sse! {
     /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.

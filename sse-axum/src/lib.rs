@@ -34,6 +34,18 @@
 //! predicate (it skips `text/event-stream`); if you set your own predicate, keep that
 //! rule or the stream is buffered.
 //!
+//! # Moving from `axum::response::sse`
+//!
+//! See [`migration`]: every public item of `axum::response::sse` and what to write instead,
+//! and what a client sees differently.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//! | `tower` | no | `layer`: tower middleware (`Last-Event-ID` in extensions, a limit on open streams, shutdown) |
+//!
 //! [axum]: https://docs.rs/axum/0.8
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -44,6 +56,9 @@ use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 
 sse_rs_core::__adapter_reexports!();
+
+#[doc = include_str!("migration.md")]
+pub mod migration {}
 
 /// Tower middleware for event-stream routes (feature `tower`): `Last-Event-ID` in the
 /// request extensions, a limit on open streams, shutdown. axum routes take tower layers.

@@ -211,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn setting_a_field_twice_replaces_it() {
+    fn setting_a_field_twice_replaces_it_but_comments_add_up() {
         let event = Event::default()
             .id(1_u8)
             .id(2_u8)
@@ -223,7 +223,13 @@ mod tests {
             .comment("y")
             .retry(Duration::from_millis(1))
             .retry(Duration::from_millis(2));
-        assert_eq!(wire(event), ": y\nevent: b\nid: 2\nretry: 2\ndata: new\n\n");
+        assert_eq!(
+            wire(event),
+            ": x\n: y\nevent: b\nid: 2\nretry: 2\ndata: new\n\n"
+        );
+        // A comment with line breaks of its own keeps them, one line each.
+        let event = Event::default().comment("a\r\nb").comment("c");
+        assert_eq!(wire(event), ": a\n: b\n: c\n\n");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::encode;
-use crate::field::{EventId, EventType};
+use crate::field::{EventId, EventType, InvalidField};
 
 /// UTF-8 text for the `data` field or a comment of an [`Event`].
 ///
@@ -115,7 +115,8 @@ impl TryFrom<Vec<u8>> for Data {
 
 /// One server-sent event, built field by field.
 ///
-/// Every field is optional and setting a field twice replaces it. Values that could
+/// Every field is optional and setting a field twice replaces it, except comments,
+/// which add up (one `:` line each, in order). Values that could
 /// break the wire format cannot be built: ids and types are checked when their
 /// [`EventId`] / [`EventType`] is made, and line breaks in [`data`](Event::data) or
 /// [`comment`](Event::comment) become separate lines. So encoding an event cannot fail.
@@ -183,15 +184,71 @@ impl Event {
     }
 
     /// Sets the `event` field (the event's type; browsers default to `message`).
+    ///
+    /// Takes an [`EventType`], checked when it was made: a literal with
+    /// `EventType::from_static("tick")` (a compile error if it holds a line break, when
+    /// used in a `const`), or text known only at run time with
+    /// [`try_event`](Event::try_event), which returns the error instead.
     pub fn event(mut self, event: impl Into<EventType>) -> Self {
         self.event = Some(event.into());
         self
     }
 
-    /// Sets the `id` field. Integers convert directly: `.id(42_u64)`.
+    /// Sets the `event` field from text known only at run time (`&str`, `String`).
+    ///
+    /// ```
+    /// use sse_rs_core::{Event, FieldKind};
+    ///
+    /// let kind = String::from("user-joined");
+    /// let event = Event::default().try_event(kind.as_str())?.data("ada");
+    /// assert_eq!(event.encode().as_bytes(), &b"event: user-joined\ndata: ada\n\n"[..]);
+    ///
+    /// // A line break would start a new field on the wire: refused, never sent.
+    /// let error = Event::default().try_event("x\ndata: forged").unwrap_err();
+    /// assert_eq!(error.field(), FieldKind::Type);
+    /// # Ok::<(), sse_rs_core::InvalidField>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `event` contains CR or LF.
+    pub fn try_event<T>(self, event: T) -> Result<Self, InvalidField>
+    where
+        T: TryInto<EventType, Error = InvalidField>,
+    {
+        Ok(self.event(event.try_into()?))
+    }
+
+    /// Sets the `id` field. Integers convert directly: `.id(42_u64)`; a literal with
+    /// `EventId::from_static("a1")`; text known only at run time with
+    /// [`try_id`](Event::try_id), which returns the error instead.
     pub fn id(mut self, id: impl Into<EventId>) -> Self {
         self.id = Some(id.into());
         self
+    }
+
+    /// Sets the `id` field from text known only at run time (`&str`, `String`).
+    ///
+    /// ```
+    /// use sse_rs_core::{Event, FieldKind};
+    ///
+    /// let id = format!("order-{}", 17);
+    /// let event = Event::default().try_id(id)?.data("paid");
+    /// assert_eq!(event.encode().as_bytes(), &b"id: order-17\ndata: paid\n\n"[..]);
+    ///
+    /// let error = Event::default().try_id("1\r\nretry: 1").unwrap_err();
+    /// assert_eq!(error.field(), FieldKind::Id);
+    /// # Ok::<(), sse_rs_core::InvalidField>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `id` contains CR, LF or NUL.
+    pub fn try_id<T>(self, id: T) -> Result<Self, InvalidField>
+    where
+        T: TryInto<EventId, Error = InvalidField>,
+    {
+        Ok(self.id(id.try_into()?))
     }
 
     /// Sets the `retry` field: how long a browser waits before reconnecting. Sent as
@@ -202,10 +259,29 @@ impl Event {
         self
     }
 
-    /// Sets a comment, sent as `: text` lines (one per line of `comment`). Clients
-    /// ignore comments; they are useful for debugging and to keep connections alive.
+    /// Adds a comment, sent as `: text` lines (one per line of `comment`). Called
+    /// again, it adds more lines after the earlier ones (as axum's `Event::comment`
+    /// does). Clients ignore comments; they are useful for debugging and to keep
+    /// connections alive.
+    ///
+    /// ```
+    /// use sse_rs_core::Event;
+    ///
+    /// let event = Event::default().comment("first").comment("second").data("x");
+    /// assert_eq!(event.encode().as_bytes(), &b": first\n: second\ndata: x\n\n"[..]);
+    /// ```
     pub fn comment(mut self, comment: impl Into<Data>) -> Self {
-        self.comment = Some(comment.into());
+        let comment = comment.into();
+        self.comment = Some(match self.comment.take() {
+            None => comment,
+            Some(earlier) => {
+                let mut joined = Vec::with_capacity(earlier.len() + 1 + comment.len());
+                joined.extend_from_slice(earlier.as_bytes());
+                joined.push(b'\n');
+                joined.extend_from_slice(comment.as_bytes());
+                Data(Bytes::from(joined))
+            }
+        });
         self
     }
 
@@ -236,6 +312,22 @@ impl Event {
     #[must_use]
     pub fn encode(&self) -> EncodedEvent {
         EncodedEvent(encode::event(self))
+    }
+}
+
+/// The event's wire form, as text: what [`Event::encode`] sends (for logging, or to
+/// move from `warp::sse::Event`, which is displayed the same way).
+///
+/// ```
+/// use sse_rs_core::Event;
+///
+/// assert_eq!(Event::default().id(1_u64).data("a\nb").to_string(), "id: 1\ndata: a\ndata: b\n\n");
+/// ```
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let encoded = self.encode();
+        // The wire form is built from UTF-8 text only.
+        f.write_str(&String::from_utf8_lossy(encoded.as_bytes()))
     }
 }
 

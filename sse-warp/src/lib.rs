@@ -28,6 +28,17 @@
 //! `Last-Event-ID` never turns into a `400` (warp's typed header filter rejects an
 //! empty or non-ASCII value, and a browser stops reconnecting for good on a 4xx).
 //!
+//! # Moving from `warp::sse`
+//!
+//! See [`migration`]: every public item of `warp::sse` and what to write instead,
+//! and what a client sees differently.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//!
 //! [warp]: https://docs.rs/warp/0.4
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -38,6 +49,9 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 sse_rs_core::__adapter_reexports!();
+
+#[doc = include_str!("migration.md")]
+pub mod migration {}
 
 sse_rs_core::__adapter_sse! {
     /// An SSE reply: `Sse::new(stream).keep_alive(KeepAlive::default())`.
@@ -68,6 +82,15 @@ where
     E: Into<BoxError> + 'static,
 {
     sse
+}
+
+/// A keep-alive builder, as `warp::sse::keep_alive()` starts one: set its
+/// [`interval`](KeepAlive::interval) and [`text`](KeepAlive::text), then give it to
+/// [`Sse::keep_alive`] (warp's wraps the stream instead:
+/// `keep_alive().interval(d).stream(events)` becomes
+/// `Sse::new(events).keep_alive(keep_alive().interval(d))`).
+pub fn keep_alive() -> KeepAlive {
+    KeepAlive::new()
 }
 
 sse_rs_core::__adapter_last_event_id! {
