@@ -158,3 +158,8 @@ impl FromRequest for LastEventId {
         ready(Ok(Self(last)))
     }
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -101,3 +101,8 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
         Ok(Self(sse_rs_core::LastEventId::from_headers(&parts.headers)))
     }
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

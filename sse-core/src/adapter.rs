@@ -79,9 +79,33 @@ macro_rules! __adapter_last_event_id {
             }
         }
 
+        impl LastEventId {
+            /// No `Last-Event-ID`: the client connects for the first time.
+            pub const fn none() -> Self {
+                Self($crate::LastEventId::none())
+            }
+
+            /// Parses a raw header value, the way the extractor does: empty, over-long
+            /// or invalid UTF-8 values are "none".
+            pub fn from_bytes(raw: &[u8]) -> Self {
+                Self($crate::LastEventId::from_bytes(raw))
+            }
+
+            /// The core's `LastEventId`, which a hub's `subscribe` takes.
+            pub fn into_inner(self) -> $crate::LastEventId {
+                self.0
+            }
+        }
+
         impl From<LastEventId> for $crate::LastEventId {
             fn from(id: LastEventId) -> Self {
                 id.0
+            }
+        }
+
+        impl From<$crate::LastEventId> for LastEventId {
+            fn from(id: $crate::LastEventId) -> Self {
+                Self(id)
             }
         }
     };

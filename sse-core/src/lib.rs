@@ -101,3 +101,8 @@ pub use event::{Data, EncodedEvent, Event, EventFields};
 pub use field::{EventId, EventType, FieldKind, InvalidField};
 pub use keep_alive::KeepAlive;
 pub use last_event_id::LastEventId;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

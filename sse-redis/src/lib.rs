@@ -32,3 +32,8 @@ pub use hub::{Error, RedisHub, RedisHubBuilder};
 pub use redis;
 pub use sse_rs_core::hub::{LagPolicy, Subscription};
 pub use sse_rs_core::{EncodedEvent, Event, EventId, EventType, LastEventId};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -106,3 +106,8 @@ pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallib
     warp::header::headers_cloned()
         .map(|headers| LastEventId(sse_rs_core::LastEventId::from_headers(&headers)))
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

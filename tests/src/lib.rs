@@ -608,3 +608,8 @@ where
     std::thread::spawn(move || actix_rt::System::new().block_on(serve(listener)));
     addr
 }
+
+/// The workspace README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

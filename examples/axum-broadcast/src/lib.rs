@@ -21,12 +21,10 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use sse_axum::{Event, EventType, KeepAlive, Sse};
+use sse_axum::hub::{Hub, Subscription};
+use sse_axum::layer::SseLayer;
+use sse_axum::{Event, EventType, KeepAlive, LastEventId, Shutdown, Sse};
 use sse_redis::RedisHub;
-use sse_rs_core::hub::{Hub, Subscription};
-use sse_rs_core::layer::SseLayer;
-use sse_rs_core::shutdown::Shutdown;
-use sse_rs_core::LastEventId;
 use tokio::net::TcpListener;
 
 /// The page: a message list, a form, the subscriber count and the connection state.
@@ -105,11 +103,11 @@ struct Resume {
 
 async fn events(
     State(app): State<App>,
-    last: sse_axum::LastEventId,
+    last: LastEventId,
     Query(resume): Query<Resume>,
 ) -> Response {
     let last = if last.is_some() {
-        last.0
+        last
     } else {
         resume.last.map_or_else(LastEventId::none, |id| {
             LastEventId::from_bytes(id.as_bytes())

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum_broadcast::Broker;
 use clap::Parser;
+use sse_axum::hub::Hub;
 use sse_redis::{redis, RedisHub};
-use sse_rs_core::hub::Hub;
 
 /// A live chat and ticker over Server-Sent Events.
 #[derive(Parser)]
