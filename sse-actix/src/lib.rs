@@ -38,6 +38,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
 //!
 //! [actix-web]: https://docs.rs/actix-web/4
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -45,6 +45,8 @@
 //! |---|---|---|
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
 //! | `tower` | no | `layer`: tower middleware (`Last-Event-ID` in extensions, a limit on open streams, shutdown) |
+//! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
+//! | `server` | no | `server::Server`: serves a `Router` with request timeouts, `TCP_NODELAY` and a stop with a deadline (`axum::serve` has none of them) |
 //!
 //! [axum]: https://docs.rs/axum/0.8
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -56,6 +58,12 @@ use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 
 sse_rs_core::__adapter_reexports!();
+
+/// A server loop with request timeouts, `TCP_NODELAY` and a stop with a deadline
+/// (feature `server`): `axum::serve` and `warp::serve` set no request timeouts.
+#[cfg(feature = "server")]
+#[doc(inline)]
+pub use sse_rs_core::server;
 
 #[doc = include_str!("migration.md")]
 pub mod migration {}

@@ -54,7 +54,8 @@
 //! The root holds the vocabulary: [`Event`] and its fields ([`EventId`], [`EventType`],
 //! [`Data`]), [`EncodedEvent`], [`SseBody`], [`KeepAlive`], [`LastEventId`] and their
 //! errors. Each subsystem is a module: [`hub`], [`decode`], [`channel`], [`limit`],
-//! [`shutdown`], `layer` (feature `tower`), and [`adapter`] for what only framework
+//! [`shutdown`], `layer` (feature `tower`), `server` (feature `server`), and
+//! [`adapter`] for what only framework
 //! adapters use. The adapters `sse-axum`, `sse-actix` and `sse-warp` re-export all of it
 //! that their users need, so an app depends on one of them alone.
 //!
@@ -64,6 +65,8 @@
 //! |---|---|---|
 //! | `json` | no | [`Event::json_data`], serialising with `serde_json` |
 //! | `tower` | no | [`SseLayer`]: tower middleware (`LastEventId` in extensions, a limit on open streams, shutdown) |
+//! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM, for a graceful stop |
+//! | `server` | no | `server::Server`: a hyper 1 server loop with request timeouts (slowloris), `TCP_NODELAY` and a stop with a deadline |
 //!
 //! # Compatibility
 //!
@@ -94,6 +97,8 @@ mod last_event_id;
 pub mod layer;
 pub mod limit;
 mod response;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod shutdown;
 
 pub use body::{BoxError, SseBody};

@@ -38,6 +38,8 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
+//! | `server` | no | `server::Server`: serves `warp::service(filter)` with request timeouts, `TCP_NODELAY` and a stop with a deadline (`warp::serve` has none of them) |
 //!
 //! [warp]: https://docs.rs/warp/0.4
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -49,6 +51,12 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 sse_rs_core::__adapter_reexports!();
+
+/// A server loop with request timeouts, `TCP_NODELAY` and a stop with a deadline
+/// (feature `server`): `axum::serve` and `warp::serve` set no request timeouts.
+#[cfg(feature = "server")]
+#[doc(inline)]
+pub use sse_rs_core::server;
 
 #[doc = include_str!("migration.md")]
 pub mod migration {}

@@ -497,6 +497,29 @@ http {{
     }
 }
 
+/// How long a test instance of the broadcast example gives its connections on a
+/// stop before it drops them.
+pub const BROADCAST_SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Opens a connection to `addr` that asks for `/events` and then never reads, with a
+/// receive buffer as small as the kernel allows: once the server has filled it and its
+/// own send buffer, the server cannot write to it any more (a stalled client).
+///
+/// # Panics
+///
+/// When the connection fails.
+pub async fn stalled_client(addr: SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(1024).expect("SO_RCVBUF");
+    let mut stream = socket.connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nhost: test\r\naccept: text/event-stream\r\n\r\n")
+        .await
+        .expect("send the request");
+    stream
+}
+
 /// One instance of the broadcast example (`axum-broadcast`) on a free loopback port,
 /// with its in-process [`Hub`](sse_rs_core::hub::Hub) ([`start_local`](Self::start_local)) or
 /// on the Redis backplane ([`start`](Self::start)).
@@ -551,9 +574,15 @@ impl<H: Clone + Into<axum_broadcast::Broker>> BroadcastInstance<H> {
         let addr = listener.local_addr().expect("its address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let broker: axum_broadcast::Broker = hub.clone().into();
-        let task = tokio::spawn(axum_broadcast::serve(listener, broker, tick, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(axum_broadcast::serve(
+            listener,
+            broker,
+            tick,
+            async {
+                let _ = stopped.await;
+            },
+            BROADCAST_SHUTDOWN_GRACE,
+        ));
         Self {
             addr,
             hub,

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use sse_rs_core::decode::MessageEvent;
 use sse_rs_core::hub::Hub;
-use sse_tests::{client, BroadcastInstance, EventReader};
+use sse_rs_core::Event;
+use sse_tests::{
+    client, stalled_client, wait_until, BroadcastInstance, EventReader, BROADCAST_SHUTDOWN_GRACE,
+};
 
 type Server = BroadcastInstance<Hub>;
 
@@ -130,4 +133,44 @@ async fn shutdown_ends_open_streams_with_a_last_event() {
         let events = reader.read_to_end(Duration::from_secs(5)).await;
         assert_eq!(events.last().unwrap().event, "bye");
     }
+}
+
+#[tokio::test]
+async fn shutdown_completes_with_clients_that_stopped_reading() {
+    let server = start().await;
+    let mut stalled = Vec::new();
+    for _ in 0..5 {
+        stalled.push(stalled_client(server.addr).await);
+    }
+    assert!(
+        wait_until(Duration::from_secs(5), || server.hub.subscriber_count()
+            == 5)
+        .await,
+        "the stalled clients did not subscribe"
+    );
+    // Far more than the kernel buffers of a connection hold: each stalled
+    // connection ends up with bytes the server cannot write.
+    let big = "x".repeat(16 * 1024);
+    for n in 0..1500 {
+        server
+            .hub
+            .publish(axum_broadcast::TOPIC, Event::default().data(big.as_str()));
+        if n % 64 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = std::time::Instant::now();
+    assert!(
+        server
+            .stop(BROADCAST_SHUTDOWN_GRACE + Duration::from_secs(5))
+            .await,
+        "the server did not stop with clients that stopped reading"
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= BROADCAST_SHUTDOWN_GRACE - Duration::from_millis(50),
+        "stopped in {took:?}: the stalled connections did not hold the stop up, so this tested nothing"
+    );
+    drop(stalled);
 }

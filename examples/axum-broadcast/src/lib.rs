@@ -203,8 +203,13 @@ pub fn app(broker: impl Into<Broker>, instance: &str, stop: Shutdown, tick: Dura
         .layer(SseLayer::new().max_streams(10_000).shutdown(stop))
 }
 
-/// Serves the app on `listener` until `shutdown` completes, then ends every stream.
-/// The ticks name the instance by its address.
+/// How long a shutdown waits for open connections before it drops them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves the app on `listener` until `shutdown` completes, then ends every stream
+/// (each gets a `bye` event) and waits up to `grace` for the connections to finish;
+/// past it, the connections left (a client that stopped reading holds one forever)
+/// are dropped. The ticks name the instance by its address.
 ///
 /// # Errors
 ///
@@ -214,13 +219,14 @@ pub async fn serve(
     broker: impl Into<Broker>,
     tick: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
 ) -> io::Result<()> {
     let (trigger, stop) = Shutdown::new();
     let instance = listener.local_addr()?.to_string();
-    axum::serve(listener, app(broker, &instance, stop, tick))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            trigger.fire();
-        })
+    let app = app(broker, &instance, stop, tick);
+    // `axum::serve` would set no request timeouts.
+    sse_axum::server::Server::new(listener)
+        .grace(grace)
+        .serve(app, shutdown, trigger)
         .await
 }

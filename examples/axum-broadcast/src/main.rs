@@ -28,6 +28,10 @@ struct Args {
     /// With --redis: the prefix of the stream keys (instances that share it share the chat).
     #[arg(long, default_value = "sse-broadcast:")]
     key_prefix: String,
+    /// On Ctrl-C or SIGTERM, how long open connections get to finish before they are
+    /// dropped (a client that stopped reading would hold the stop up forever).
+    #[arg(long, default_value_t = 5000)]
+    shutdown_grace_ms: u64,
 }
 
 #[tokio::main]
@@ -35,7 +39,7 @@ async fn main() -> io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)).await?;
     println!(
-        "broadcast on http://{}/ , Ctrl-C to stop",
+        "broadcast on http://{}/ , Ctrl-C (or SIGTERM) to stop",
         listener.local_addr()?
     );
     let broker: Broker = match &args.redis {
@@ -51,14 +55,13 @@ async fn main() -> io::Result<()> {
             hub.into()
         }
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    // Ctrl-C or SIGTERM (systemd, Docker, Kubernetes): a graceful stop.
     axum_broadcast::serve(
         listener,
         broker,
         Duration::from_millis(args.tick_ms),
-        shutdown,
+        sse_axum::shutdown::os_signal(),
+        Duration::from_millis(args.shutdown_grace_ms),
     )
     .await?;
     println!("stopped");

@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use countdown::{Countdown, Plan, Shutdown};
+use sse_axum::server::Server;
 use sse_axum::{LastEventId, Sse};
 use tokio::net::TcpListener;
 
@@ -43,11 +44,13 @@ async fn events(State(app): State<App>, last: LastEventId) -> Response {
 }
 
 /// Serves the demo on `listener` until `shutdown` completes, then ends every open
-/// event stream and waits (up to 5 seconds) for the connections to finish.
+/// event stream and waits (up to 5 seconds) for the connections to finish. Served by
+/// the core's `Server` (`axum::serve` sets no request timeouts): slow request heads
+/// and bodies time out, `TCP_NODELAY` is on.
 ///
 /// # Errors
 ///
-/// When axum's server fails.
+/// Never in practice: accept errors are retried.
 pub async fn serve(
     listener: TcpListener,
     countdown: Countdown,
@@ -55,10 +58,8 @@ pub async fn serve(
 ) -> io::Result<()> {
     let (trigger, stop) = Shutdown::new();
     let app = router(App { countdown, stop });
-    countdown::serve_gracefully(shutdown, trigger, SHUTDOWN_GRACE, |signal| {
-        std::future::IntoFuture::into_future(
-            axum::serve(listener, app).with_graceful_shutdown(signal),
-        )
-    })
-    .await
+    Server::new(listener)
+        .grace(SHUTDOWN_GRACE)
+        .serve(app, shutdown, trigger)
+        .await
 }

@@ -266,20 +266,10 @@ where
     F: FnOnce(Signal) -> S,
     S: std::future::Future<Output = std::io::Result<()>>,
 {
-    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
-    let server = server(Box::pin(async move {
-        shutdown.await;
-        trigger.fire();
-        let _ = stopping_tx.send(());
-    }));
-    let give_up = async move {
-        let _ = stopping.await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server => result,
-        () = give_up => Ok(()),
-    }
+    // Past the grace the server is dropped with its connections: a stopped server.
+    sse_rs_core::shutdown::graceful(shutdown, trigger, grace, server)
+        .await
+        .unwrap_or(Ok(()))
 }
 
 /// The `main` of every example: parses the flags, binds, says where to look, and
@@ -305,27 +295,9 @@ where
     Ok(())
 }
 
-/// Completes on Ctrl-C (or SIGTERM on Unix).
+/// Completes on Ctrl-C (or SIGTERM on Unix): the core's `shutdown::os_signal`.
 pub async fn ctrl_c() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    sse_rs_core::shutdown::os_signal().await;
 }
 
 #[cfg(test)]

@@ -12,10 +12,7 @@ use bytes::Bytes;
 use countdown::{Countdown, Plan, Shutdown};
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
+use sse_rs_core::server::Server;
 use sse_rs_core::{BoxError, LastEventId, SseBody};
 use tokio::net::TcpListener;
 
@@ -25,7 +22,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 type Body = BoxBody<Bytes, BoxError>;
 
 /// Serves the demo on `listener` until `shutdown` completes, then ends every open
-/// event stream and waits (up to 5 seconds) for the connections to finish.
+/// event stream and waits (up to 5 seconds) for the connections to finish. Served by
+/// the core's [`Server`]: slow request heads and bodies time out, `TCP_NODELAY` is on.
 ///
 /// # Errors
 ///
@@ -33,44 +31,21 @@ type Body = BoxBody<Bytes, BoxError>;
 pub async fn serve(
     listener: TcpListener,
     countdown: Countdown,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let (trigger, stop) = Shutdown::new();
-    let graceful = GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (socket, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(_) => {
-                    // Out of descriptors or a connection reset before accept: back off.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let countdown = countdown.clone();
-        let stop = stop.clone();
-        let service = service_fn(move |request| {
-            let response = handle(&request, &countdown, &stop);
-            async move { Ok::<_, Infallible>(response) }
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(socket), service));
-        tokio::spawn(async move {
-            // A client that goes away mid-stream is an error here; nothing to do.
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    trigger.fire();
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
-    Ok(())
+    let service = tower::service_fn(move |request: Request<_>| {
+        let response = handle(&request, &countdown, &stop);
+        async move { Ok::<_, Infallible>(response) }
+    });
+    Server::new(listener)
+        .grace(SHUTDOWN_GRACE)
+        .serve(service, shutdown, trigger)
+        .await
 }
 
 /// Routes one request: the page, the event stream, or 404 / 405.
-fn handle(request: &Request<Incoming>, countdown: &Countdown, stop: &Shutdown) -> Response<Body> {
+fn handle<B>(request: &Request<B>, countdown: &Countdown, stop: &Shutdown) -> Response<Body> {
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/") => {
             let mut response = Response::new(full(countdown::PAGE));

@@ -1,0 +1,372 @@
+//! [`Server`]: a hyper 1 server loop with the settings an event-stream server needs
+//! and hyper leaves off (feature `server`).
+//!
+//! - **Slow requests are dropped.** A request head must arrive within
+//!   [`header_read_timeout`](Server::header_read_timeout) (10 s by default), and a
+//!   request body may not pause longer than
+//!   [`body_read_timeout`](Server::body_read_timeout) (10 s) between two chunks. Without
+//!   these, clients that send a byte per second ("slowloris") hold a connection and a
+//!   file descriptor each for as long as they like; `axum::serve` and `warp::serve`
+//!   set neither.
+//! - **Events are not held back.** `TCP_NODELAY` is set on every connection: an event
+//!   is a small write, and Nagle's algorithm with the client's delayed ACK can hold it
+//!   back for about 40 ms.
+//! - **A stop always completes.** On the stop signal the [`ShutdownTrigger`] fires
+//!   (give its [`Shutdown`](crate::shutdown::Shutdown) to every event stream so they
+//!   end), no new connection is taken, open ones finish their responses, and after
+//!   [`grace`](Server::grace) (5 s) the rest are dropped: a client that stopped reading
+//!   would otherwise hold the stop up forever. See [`graceful`].
+//!
+//! Any tower service that takes `http::Request<B>` for any body `B` works: an axum
+//! `Router`, `warp::service(filter)`, or `tower::service_fn`.
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use sse_rs_core::server::Server;
+//! use sse_rs_core::shutdown::Shutdown;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8083").await?;
+//! let (trigger, streams_stop) = Shutdown::new();
+//! let service = tower::service_fn(|_request: http::Request<_>| async {
+//!     Ok::<_, Infallible>(http::Response::new(String::from("hello")))
+//! });
+//! Server::new(listener)
+//!     .serve(service, tokio::signal::ctrl_c().map(drop), trigger)
+//!     .await
+//! # }
+//! # use futures_util::FutureExt;
+//! ```
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use pin_project_lite::pin_project;
+use tokio::net::TcpListener;
+use tokio::time::{Instant, Sleep};
+
+use crate::shutdown::{graceful, ShutdownTrigger};
+
+/// A hyper server loop with request timeouts, `TCP_NODELAY` and a graceful stop with
+/// a deadline: see the [module docs](self).
+#[must_use]
+pub struct Server {
+    listener: TcpListener,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
+    grace: Duration,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.listener.local_addr().ok())
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("grace", &self.grace)
+            .finish()
+    }
+}
+
+impl Server {
+    /// A server that will accept connections on `listener`.
+    pub fn new(listener: TcpListener) -> Self {
+        Self {
+            listener,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            grace: Duration::from_secs(5),
+        }
+    }
+
+    /// How long a client may take to send a whole request head (default 10 s); after
+    /// it, the connection is closed.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may pause between two chunks while the service reads
+    /// it (default 10 s); after it, reading the body fails and the connection closes.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long open connections get to finish after the stop signal before they are
+    /// dropped (default 5 s).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Serves `service` on every connection until `stop` completes, then stops as the
+    /// [module docs](self) say: `trigger` fires, new connections are refused, and open
+    /// ones get the grace time.
+    ///
+    /// # Errors
+    ///
+    /// None in practice: a failed `accept` (out of file descriptors, a connection reset
+    /// before it was taken) is retried after a pause, not returned.
+    pub async fn serve<S, B>(
+        self,
+        service: S,
+        stop: impl Future<Output = ()> + Send + 'static,
+        trigger: ShutdownTrigger,
+    ) -> io::Result<()>
+    where
+        S: tower_service::Service<
+                http::Request<ReadTimeoutBody<Incoming>>,
+                Response = http::Response<B>,
+            > + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn StdError + Send + Sync>>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    {
+        let Self {
+            listener,
+            header_read_timeout,
+            body_read_timeout,
+            grace,
+        } = self;
+        // `None` from `graceful`: the grace ran out and the connections left were
+        // dropped, which is a completed stop too.
+        let _stopped_in_time: Option<()> = graceful(stop, trigger, grace, |stopping| async move {
+            let connections = GracefulShutdown::new();
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
+            let mut stopping = std::pin::pin!(stopping);
+            loop {
+                let accepted = {
+                    let mut accept = std::pin::pin!(listener.accept());
+                    std::future::poll_fn(|cx| {
+                        if stopping.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(None);
+                        }
+                        accept.as_mut().poll(cx).map(Some)
+                    })
+                    .await
+                };
+                let (socket, _) = match accepted {
+                    None => break,
+                    Some(Ok(accepted)) => accepted,
+                    Some(Err(_)) => {
+                        // Out of descriptors, or reset before accept: back off a little.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = socket.set_nodelay(true);
+                let service = TowerToHyperService::new(BodyTimeout {
+                    inner: service.clone(),
+                    timeout: body_read_timeout,
+                });
+                let connection =
+                    connections.watch(http.serve_connection(TokioIo::new(socket), service));
+                tokio::spawn(async move {
+                    // A client that leaves mid-stream is an error here; nothing to do.
+                    let _ = connection.await;
+                });
+            }
+            drop(listener);
+            connections.shutdown().await;
+        })
+        .await;
+        Ok(())
+    }
+}
+
+/// Wraps each request's body in a [`ReadTimeoutBody`].
+#[derive(Clone)]
+struct BodyTimeout<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+impl<S> tower_service::Service<http::Request<Incoming>> for BodyTimeout<S>
+where
+    S: tower_service::Service<http::Request<ReadTimeoutBody<Incoming>>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Incoming>) -> Self::Future {
+        let timeout = self.timeout;
+        self.inner
+            .call(request.map(|body| ReadTimeoutBody::new(body, timeout)))
+    }
+}
+
+/// The error of a [`ReadTimeoutBody`] whose next chunk did not come in time.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BodyReadTimeout;
+
+impl fmt::Display for BodyReadTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the request body paused longer than its read timeout")
+    }
+}
+
+impl StdError for BodyReadTimeout {}
+
+pin_project! {
+    /// A request body that fails with [`BodyReadTimeout`] when, while it is read, no
+    /// chunk arrives within its timeout (the [`Server`]'s `body_read_timeout`).
+    pub struct ReadTimeoutBody<B> {
+        #[pin]
+        inner: B,
+        #[pin]
+        sleep: Sleep,
+        timeout: Duration,
+        waiting: bool,
+    }
+}
+
+impl<B> ReadTimeoutBody<B> {
+    /// Wraps `inner`, with `timeout` between two chunks.
+    pub fn new(inner: B, timeout: Duration) -> Self {
+        Self {
+            inner,
+            sleep: tokio::time::sleep(timeout),
+            timeout,
+            waiting: false,
+        }
+    }
+}
+
+impl<B> fmt::Debug for ReadTimeoutBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadTimeoutBody")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> Body for ReadTimeoutBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Box<dyn StdError + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let mut this = self.project();
+        if !*this.waiting {
+            // The clock starts when the reader asks for the next chunk.
+            this.sleep.as_mut().reset(Instant::now() + *this.timeout);
+            *this.waiting = true;
+        }
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(frame) => {
+                *this.waiting = false;
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+            }
+            Poll::Pending => match this.sleep.poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyReadTimeout)))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    /// A body that yields its chunks with the given pauses before each.
+    struct Paced {
+        chunks: VecDeque<(Duration, &'static [u8])>,
+        sleep: Option<Pin<Box<Sleep>>>,
+    }
+
+    impl Body for Paced {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            let Some(&(pause, chunk)) = self.chunks.front() else {
+                return Poll::Ready(None);
+            };
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+            self.chunks.pop_front();
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(chunk)))))
+        }
+    }
+
+    fn paced(chunks: &[(u64, &'static [u8])]) -> Paced {
+        Paced {
+            chunks: chunks
+                .iter()
+                .map(|&(ms, chunk)| (Duration::from_millis(ms), chunk))
+                .collect(),
+            sleep: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_with_short_pauses_is_read_whole() {
+        let body = ReadTimeoutBody::new(
+            paced(&[(900, b"a"), (900, b"b"), (900, b"c")]),
+            Duration::from_secs(1),
+        );
+        let bytes = body.collect().await.unwrap().to_bytes();
+        assert_eq!(bytes, &b"abc"[..]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_longer_than_the_timeout_fails_the_body() {
+        let start = Instant::now();
+        let body =
+            ReadTimeoutBody::new(paced(&[(100, b"a"), (5_000, b"b")]), Duration::from_secs(1));
+        let error = body.collect().await.unwrap_err();
+        assert!(error.is::<BodyReadTimeout>(), "{error}");
+        assert_eq!(start.elapsed(), Duration::from_millis(1100));
+    }
+}

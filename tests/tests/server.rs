@@ -1,0 +1,119 @@
+//! The core's `Server` (what hyper-countdown, axum-countdown, warp-countdown and
+//! axum-broadcast run on) against slow clients over real TCP: a request head or body
+//! that does not arrive in time costs the client its connection, and other clients
+//! are served meanwhile.
+
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use sse_rs_core::server::{ReadTimeoutBody, Server};
+use sse_rs_core::shutdown::Shutdown;
+use sse_tests::client;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const HEAD_TIMEOUT: Duration = Duration::from_millis(300);
+const BODY_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A server whose one service reads the whole request body and answers with its
+/// length, or `408` when reading it failed.
+async fn start() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = tower::service_fn(
+        |request: http::Request<ReadTimeoutBody<Incoming>>| async move {
+            let response = match request.into_body().collect().await {
+                Ok(body) => http::Response::new(body.to_bytes().len().to_string()),
+                Err(_) => {
+                    let mut response = http::Response::new(String::from("too slow"));
+                    *response.status_mut() = http::StatusCode::REQUEST_TIMEOUT;
+                    response
+                }
+            };
+            Ok::<_, Infallible>(response)
+        },
+    );
+    let (trigger, _streams) = Shutdown::new();
+    tokio::spawn(
+        Server::new(listener)
+            .header_read_timeout(HEAD_TIMEOUT)
+            .body_read_timeout(BODY_TIMEOUT)
+            .serve(service, std::future::pending(), trigger),
+    );
+    addr
+}
+
+/// Reads until the server closes the connection (bounded); what it sent.
+async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut received))
+        .await
+        .expect("the server did not close the connection")
+        .ok();
+    received
+}
+
+#[tokio::test]
+async fn a_request_head_that_does_not_arrive_in_time_loses_its_connection() {
+    let addr = start().await;
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        // Half a head, then nothing: a slowloris client.
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    // Others are served meanwhile.
+    let response = client()
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let start = Instant::now();
+    for stream in &mut slow {
+        read_until_closed(stream).await;
+    }
+    let took = start.elapsed();
+    assert!(
+        took < HEAD_TIMEOUT + Duration::from_secs(2),
+        "slow heads held their connections for {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_body_that_stalls_fails_and_loses_its_connection() {
+    let addr = start().await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789")
+        .await
+        .unwrap();
+    let received = read_until_closed(&mut stream).await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+
+    // A body that keeps coming, if slowly, is read whole.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 6\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    for part in [&b"ab"[..], b"cd", b"ef"] {
+        tokio::time::sleep(BODY_TIMEOUT / 2).await;
+        stream.write_all(part).await.unwrap();
+    }
+    let received = read_until_closed(&mut stream).await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.ends_with("\r\n\r\n6"), "{text}");
+}
