@@ -8,6 +8,12 @@
 //!   these, clients that send a byte per second ("slowloris") hold a connection and a
 //!   file descriptor each for as long as they like; `axum::serve` and `warp::serve`
 //!   set neither.
+//! - **Stalled readers are dropped.** A client that stops reading (its receive window
+//!   closed) makes every write to it wait; after
+//!   [`write_stall_timeout`](Server::write_stall_timeout) (30 s by default) without a
+//!   byte moving, its connection is closed, and with it the stream, its slot under a
+//!   `StreamLimit`, its hub subscription and its socket buffers. The body cannot do
+//!   this itself: the server stops polling a body it cannot write. See [`StallGuard`].
 //! - **Events are not held back.** `TCP_NODELAY` is set on every connection: an event
 //!   is a small write, and Nagle's algorithm with the client's delayed ACK can hold it
 //!   back for about 40 ms.
@@ -65,6 +71,7 @@ pub struct Server {
     listener: TcpListener,
     header_read_timeout: Duration,
     body_read_timeout: Duration,
+    write_stall_timeout: Duration,
     grace: Duration,
 }
 
@@ -74,6 +81,7 @@ impl fmt::Debug for Server {
             .field("local_addr", &self.listener.local_addr().ok())
             .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
+            .field("write_stall_timeout", &self.write_stall_timeout)
             .field("grace", &self.grace)
             .finish()
     }
@@ -86,8 +94,17 @@ impl Server {
             listener,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            write_stall_timeout: Duration::from_secs(30),
             grace: Duration::from_secs(5),
         }
+    }
+
+    /// How long a write to a client may wait without a byte moving (default 30 s);
+    /// after it, the connection is closed (see [`StallGuard`]). An idle stream is not
+    /// stalled: only bytes the client does not take count.
+    pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.write_stall_timeout = timeout;
+        self
     }
 
     /// How long a client may take to send a whole request head (default 10 s); after
@@ -142,6 +159,7 @@ impl Server {
             listener,
             header_read_timeout,
             body_read_timeout,
+            write_stall_timeout,
             grace,
         } = self;
         // `None` from `graceful`: the grace ran out and the connections left were
@@ -177,6 +195,7 @@ impl Server {
                     inner: service.clone(),
                     timeout: body_read_timeout,
                 });
+                let socket = StallGuard::new(socket, write_stall_timeout);
                 let connection =
                     connections.watch(http.serve_connection(TokioIo::new(socket), service));
                 tokio::spawn(async move {
@@ -189,6 +208,133 @@ impl Server {
         })
         .await;
         Ok(())
+    }
+}
+
+pin_project! {
+    /// A connection (any tokio `AsyncRead + AsyncWrite`) whose writes fail with
+    /// `TimedOut` once they have waited `timeout` without a byte moving: a client that
+    /// stops reading gets its connection closed, instead of holding it, its stream and
+    /// its buffers forever. The [`Server`] wraps every connection in one; use it
+    /// yourself around the sockets of another server loop.
+    ///
+    /// Only a write that cannot go on counts: an idle connection, or one that is slow
+    /// but moving, is never closed by it.
+    pub struct StallGuard<Io> {
+        #[pin]
+        io: Io,
+        // Boxed, so that a guard around an `Unpin` connection is `Unpin` too.
+        sleep: Pin<Box<Sleep>>,
+        timeout: Duration,
+        stalled: bool,
+    }
+}
+
+impl<Io> StallGuard<Io> {
+    /// Wraps `io`, closing it after `timeout` without progress on a pending write.
+    pub fn new(io: Io, timeout: Duration) -> Self {
+        Self {
+            io,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+            stalled: false,
+        }
+    }
+
+    /// The connection inside.
+    pub fn get_ref(&self) -> &Io {
+        &self.io
+    }
+}
+
+impl<Io> fmt::Debug for StallGuard<Io> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StallGuard")
+            .field("timeout", &self.timeout)
+            .field("stalled", &self.stalled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a write (or flush) of a [`StallGuard`] gives when its inner one is pending:
+/// still pending, or `TimedOut` once the stall has lasted the timeout.
+fn stall<T>(
+    sleep: &mut Pin<Box<Sleep>>,
+    stalled: &mut bool,
+    timeout: Duration,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<T>> {
+    if !*stalled {
+        *stalled = true;
+        sleep.as_mut().reset(Instant::now() + timeout);
+    }
+    match sleep.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client took no bytes for the write stall timeout",
+        ))),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl<Io: tokio::io::AsyncRead> tokio::io::AsyncRead for StallGuard<Io> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.project().io.poll_read(cx, buf)
+    }
+}
+
+impl<Io: tokio::io::AsyncWrite> tokio::io::AsyncWrite for StallGuard<Io> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.project();
+        match this.io.poll_write(cx, buf) {
+            Poll::Ready(result) => {
+                *this.stalled = false;
+                Poll::Ready(result)
+            }
+            Poll::Pending => stall(this.sleep, this.stalled, *this.timeout, cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.project();
+        match this.io.poll_write_vectored(cx, bufs) {
+            Poll::Ready(result) => {
+                *this.stalled = false;
+                Poll::Ready(result)
+            }
+            Poll::Pending => stall(this.sleep, this.stalled, *this.timeout, cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.project();
+        match this.io.poll_flush(cx) {
+            Poll::Ready(result) => {
+                *this.stalled = false;
+                Poll::Ready(result)
+            }
+            Poll::Pending => stall(this.sleep, this.stalled, *this.timeout, cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().io.poll_shutdown(cx)
     }
 }
 
@@ -368,5 +514,44 @@ mod tests {
         let error = body.collect().await.unwrap_err();
         assert!(error.is::<BodyReadTimeout>(), "{error}");
         assert_eq!(start.elapsed(), Duration::from_millis(1100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_cannot_go_on_fails_after_the_stall_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // A pipe of 64 bytes whose far end reads nothing.
+        let (near, mut far) = tokio::io::duplex(64);
+        let mut guarded = StallGuard::new(near, Duration::from_secs(2));
+        let start = Instant::now();
+        // Slow but moving: the far end takes 32 bytes a second; never a stall.
+        let reader = tokio::spawn(async move {
+            let mut buf = [0; 32];
+            for _ in 0..8 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                far.read_exact(&mut buf).await.unwrap();
+            }
+            far
+        });
+        guarded.write_all(&[7; 64 + 6 * 32]).await.unwrap();
+        let far = reader.await.unwrap();
+        assert!(start.elapsed() >= Duration::from_secs(6));
+        // Now the far end stops reading: the next writes fill the pipe, then wait,
+        // then fail once nothing has moved for 2 s.
+        let stalled_at = Instant::now();
+        let error = guarded.write_all(&[7; 1024]).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(stalled_at.elapsed(), Duration::from_secs(2));
+        drop(far);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_is_not_stalled() {
+        use tokio::io::AsyncWriteExt;
+        let (near, _far) = tokio::io::duplex(64);
+        let mut guarded = StallGuard::new(near, Duration::from_secs(1));
+        guarded.write_all(b"a").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        guarded.write_all(b"b").await.unwrap();
+        guarded.flush().await.unwrap();
     }
 }

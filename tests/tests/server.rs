@@ -1,7 +1,7 @@
 //! The core's `Server` (what hyper-countdown, axum-countdown, warp-countdown and
 //! axum-broadcast run on) against slow clients over real TCP: a request head or body
-//! that does not arrive in time costs the client its connection, and other clients
-//! are served meanwhile.
+//! that does not arrive in time costs the client its connection, other clients are
+//! served meanwhile, and a client that stops reading loses its stream.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -10,11 +10,15 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use sse_rs_core::server::{ReadTimeoutBody, Server};
 use sse_rs_core::shutdown::Shutdown;
-use sse_tests::client;
+use sse_rs_core::{Event, SseBody};
+use sse_tests::{client, stalled_client, wait_until, EventReader};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -116,4 +120,74 @@ async fn a_request_body_that_stalls_fails_and_loses_its_connection() {
     let text = String::from_utf8_lossy(&received);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.ends_with("\r\n\r\n6"), "{text}");
+}
+
+/// An event stream that sends 16 KiB events as fast as the connection takes them,
+/// and says when it is dropped (the server let go of the stream).
+struct Firehose {
+    dropped: Arc<AtomicBool>,
+}
+
+impl futures_util::Stream for Firehose {
+    type Item = Result<Event, Infallible>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(Some(Ok(Event::default().data("x".repeat(16 * 1024)))))
+    }
+}
+
+impl Drop for Firehose {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn start_firehose(stall_timeout: Duration) -> (SocketAddr, Arc<AtomicBool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = dropped.clone();
+    let service = tower::service_fn(move |_: http::Request<ReadTimeoutBody<Incoming>>| {
+        let stream = Firehose {
+            dropped: flag.clone(),
+        };
+        async move { Ok::<_, Infallible>(SseBody::new(stream).into_response()) }
+    });
+    let (trigger, _streams) = Shutdown::new();
+    tokio::spawn(
+        Server::new(listener)
+            .write_stall_timeout(stall_timeout)
+            .serve(service, std::future::pending(), trigger),
+    );
+    (addr, dropped)
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_stream() {
+    let stall = Duration::from_millis(500);
+    let (addr, dropped) = start_firehose(stall).await;
+    let client = stalled_client(addr).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || dropped.load(Ordering::SeqCst)).await,
+        "the stream of a client that stopped reading was never let go"
+    );
+    drop(client);
+
+    // A client that reads keeps its stream, however long it stays.
+    let (addr, dropped) = start_firehose(stall).await;
+    let response = sse_tests::open_event_stream(addr, None).await;
+    let mut reader = EventReader::new(response);
+    let start = Instant::now();
+    while start.elapsed() < stall * 4 {
+        assert!(reader.read_chunk().await);
+        reader.items.clear();
+        reader.raw.clear();
+    }
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "a reading client lost its stream"
+    );
 }
