@@ -174,3 +174,40 @@ async fn shutdown_completes_with_clients_that_stopped_reading() {
     );
     drop(stalled);
 }
+
+#[tokio::test]
+async fn a_hostile_query_never_turns_the_stream_into_an_error() {
+    let server = start().await;
+    post(&server, "one").await;
+    // `subscribe` asserts a 200 event stream for each.
+    for query in ["?last=1&last=2", "?last=%ZZ", "?last", "?&&=&last=", "?last=\u{0}"] {
+        let mut reader = subscribe(&server, query).await;
+        assert!(!reader.events_until(1).await.is_empty(), "{query}");
+    }
+    // A repeated `last` resumes after the first.
+    let mut reader = subscribe(&server, "?last=0&last=999").await;
+    assert_eq!(until_message(&mut reader, "one").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_is_bounded_by_what_it_costs_on_the_wire() {
+    let server = start().await;
+    let send = |text: String| {
+        let url = format!("http://{}/publish", server.addr);
+        async move {
+            client()
+                .post(url)
+                .form(&[("name", "ann"), ("text", text.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // 2000 bytes of text that JSON leaves alone: accepted.
+    assert_eq!(send("a".repeat(2000)).await, 204);
+    // 2000 bytes that JSON escapes six times over (`\u0001`): 12 KB on the wire.
+    assert_eq!(send("\u{1}".repeat(2000)).await, 413);
+    // Over 2000 bytes of text (700 "€" are 2100): refused before encoding.
+    assert_eq!(send("€".repeat(700)).await, 422);
+}

@@ -385,3 +385,65 @@ async fn the_chat_page_moves_to_the_other_instance_without_loss_or_duplicates() 
     drop(nginx);
     assert!(survivor.stop(Duration::from_secs(5)).await);
 }
+
+/// Page parameters an attacker controls: the countdown page's `?events=` only ever
+/// opens a stream of its own origin, and the chat page counts a message's size in
+/// UTF-8 bytes, as the server does (700 "€" are 2100 bytes: refused in the page,
+/// with a note, instead of a `422` from the server).
+#[tokio::test]
+async fn hostile_page_parameters_are_refused_in_the_page() {
+    let _one_at_a_time = BROWSER.lock().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = TestServer::start(
+        hyper_countdown::serve,
+        Countdown::new(100, Duration::from_millis(50)),
+    )
+    .await;
+    let own = server.url("/events");
+    for (query, expected) in [
+        ("?events=http://127.0.0.1:9/elsewhere", own.clone()),
+        ("?events=//example.invalid/events", own.clone()),
+        // `/\host` is `//host` to a URL parser: another origin.
+        ("?events=/%5Cexample.invalid/events", own.clone()),
+        (
+            "?events=not a url at all",
+            server.url("/not%20a%20url%20at%20all"),
+        ),
+        ("?events=/events%3Fagain", server.url("/events?again")),
+    ] {
+        browser
+            .client()
+            .goto(&server.url(&format!("/{query}")))
+            .await
+            .expect("open the page");
+        let url = browser.eval("return window.source.url;").await;
+        assert_eq!(url.as_str(), Some(expected.as_str()), "{query}");
+    }
+
+    let chat = sse_tests::BroadcastInstance::start_local(Duration::from_secs(3600)).await;
+    browser
+        .client()
+        .goto(&format!("http://{}/", chat.addr))
+        .await
+        .expect("open the chat page");
+    browser
+        .eval(
+            "document.getElementById('name').value = 'ada'; \
+             document.getElementById('text').removeAttribute('maxlength'); \
+             document.getElementById('text').value = '€'.repeat(700); \
+             document.getElementById('form').requestSubmit(); return true;",
+        )
+        .await;
+    let notes = browser
+        .wait_for(CHAT, Duration::from_secs(10), |state| {
+            state["notes"].to_string().contains("Too long")
+        })
+        .await;
+    assert!(
+        notes["notes"].to_string().contains("2100 bytes"),
+        "the page did not refuse a message over 2000 bytes: {notes}"
+    );
+    browser.close().await;
+}

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::response::{Html, IntoResponse};
@@ -36,8 +36,13 @@ pub const TOPIC: &str = "chat";
 const MESSAGE: EventType = EventType::from_static("message");
 const TICK: EventType = EventType::from_static("tick");
 
-/// The longest message accepted, in bytes.
+/// The longest message accepted, in bytes of UTF-8 text.
 const MAX_MESSAGE: usize = 2000;
+
+/// The largest event a message may become on the wire, in bytes: JSON escaping can
+/// make a text six times longer (`\u0001`), and what every subscriber receives and
+/// every replay holds is the encoded event, so that is what is bounded.
+const MAX_EVENT: usize = 4096;
 
 /// Where events go: this process's hub, or Redis shared by several instances.
 #[derive(Clone, Debug)]
@@ -94,24 +99,25 @@ struct App {
     stop: Shutdown,
 }
 
-#[derive(Deserialize)]
-struct Resume {
-    /// The last id a reloaded page saw (`EventSource` only sends `Last-Event-ID` on
-    /// its own reconnections, so the page passes it in the URL after a reload).
-    last: Option<String>,
+/// The last id a reloaded page saw, from `?last=` (`EventSource` only sends
+/// `Last-Event-ID` on its own reconnections, so the page passes it in the URL after a
+/// reload). Never a rejection, which would answer 400 and make the browser give up
+/// for good: a repeated `last` takes the first, an unreadable query counts as none.
+fn resume_from_query(query: Option<&str>) -> LastEventId {
+    query
+        .into_iter()
+        .flat_map(|query| form_urlencoded::parse(query.as_bytes()))
+        .find(|(name, _)| name == "last")
+        .map_or_else(LastEventId::none, |(_, id)| {
+            LastEventId::from_bytes(id.as_bytes())
+        })
 }
 
-async fn events(
-    State(app): State<App>,
-    last: LastEventId,
-    Query(resume): Query<Resume>,
-) -> Response {
+async fn events(State(app): State<App>, last: LastEventId, RawQuery(query): RawQuery) -> Response {
     let last = if last.is_some() {
         last
     } else {
-        resume.last.map_or_else(LastEventId::none, |id| {
-            LastEventId::from_bytes(id.as_bytes())
-        })
+        resume_from_query(query.as_deref())
     };
     match app.broker.subscribe(&last).await {
         Ok(subscription) => Sse::new(subscription)
@@ -151,6 +157,7 @@ async fn publish(State(app): State<App>, Form(post): Form<Post>) -> impl IntoRes
         .event(MESSAGE)
         .json_data(&serde_json::json!({ "name": post.name, "text": post.text, "at": now_ms() }));
     match event {
+        Ok(event) if event.encode().len() > MAX_EVENT => StatusCode::PAYLOAD_TOO_LARGE,
         Ok(event) => match app.broker.publish(event).await {
             Ok(()) => StatusCode::NO_CONTENT,
             // Not published, to anybody: the page can say so and the user retry.
