@@ -12,8 +12,9 @@ use sse_rs_core::hub::{Hub, LagPolicy, Subscription};
 use sse_rs_core::{EncodedEvent, Event, EventType, LastEventId};
 use tokio::sync::Notify;
 
-use crate::entry::{self, FIELD_COMMENT, FIELD_DATA, FIELD_EMPTY, FIELD_EVENT, FIELD_RETRY};
+use crate::entry;
 use crate::entry_id::EntryId;
+use crate::publish::{self, Published};
 
 /// The longest `timeout`, `block` and back-off: far beyond any real use, and far from
 /// overflowing the clock arithmetic.
@@ -23,8 +24,18 @@ const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// Redis could not be reached, refused the command or did not answer in time.
+    /// Redis could not be reached or refused the command: nothing was done. (From
+    /// [`publish`](RedisHub::publish): the event was not published, to anybody.)
     Redis(RedisError),
+    /// A publish whose command may have reached Redis but whose answer did not come
+    /// back (a timeout, or the connection broke with the command in flight): the event
+    /// may or may not be in the stream, and if it is, every subscriber gets it. Do not
+    /// report it as failed; retry with [`publish_once`](RedisHub::publish_once) and the
+    /// same key, which publishes it at most once.
+    Unconfirmed(RedisError),
+    /// A [`publish_once`](RedisHub::publish_once) key that is empty or longer than 128
+    /// bytes.
+    InvalidKey,
     /// Redis answered something that is not what the command returns.
     UnexpectedReply(String),
     /// The client resumes after an entry this instance has not read yet, and its
@@ -37,7 +48,11 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Redis(e) => write!(f, "redis: {e}"),
+            Self::Redis(_) => f.write_str("the redis command failed"),
+            Self::Unconfirmed(_) => f.write_str(
+                "redis did not confirm the publish: the event may or may not have been published",
+            ),
+            Self::InvalidKey => f.write_str("a publish key must be 1 to 128 bytes long"),
             Self::UnexpectedReply(what) => write!(f, "unexpected reply from redis: {what}"),
             Self::CatchUp(id) => write!(
                 f,
@@ -51,7 +66,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Redis(e) => Some(e),
+            Self::Redis(e) | Self::Unconfirmed(e) => Some(e),
             _ => None,
         }
     }
@@ -75,6 +90,7 @@ pub struct RedisHubBuilder {
     backoff: (Duration, Duration),
     queue_capacity: usize,
     lag_policy: LagPolicy,
+    once_window: Duration,
 }
 
 impl fmt::Debug for RedisHubBuilder {
@@ -88,6 +104,7 @@ impl fmt::Debug for RedisHubBuilder {
             .field("backoff", &self.backoff)
             .field("queue_capacity", &self.queue_capacity)
             .field("lag_policy", &self.lag_policy)
+            .field("once_window", &self.once_window)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +169,14 @@ impl RedisHubBuilder {
     /// [`LagPolicy::Close`]: the client reconnects and resumes from Redis).
     pub fn lag_policy(mut self, policy: LagPolicy) -> Self {
         self.lag_policy = policy;
+        self
+    }
+
+    /// How long [`publish_once`](RedisHub::publish_once) remembers a key (default 1
+    /// hour, at least 1 s): a retry with the same key within it publishes nothing
+    /// again. Each key costs one small Redis key for that long.
+    pub fn once_window(mut self, window: Duration) -> Self {
+        self.once_window = window.clamp(Duration::from_secs(1), LONGEST);
         self
     }
 
@@ -236,9 +261,14 @@ impl RedisHubBuilder {
 /// # Failures
 ///
 /// - **Redis unreachable at publish**: [`publish`](RedisHub::publish) returns
-///   [`Error::Redis`] and nothing is stored or sent, to anybody (after a *timeout*,
-///   Redis may have appended it all the same: see `publish`). The publishing
+///   [`Error::Redis`] and nothing is stored or sent, to anybody. The publishing
 ///   connection reconnects by itself; later calls succeed once Redis is back.
+/// - **Redis slow or cut off with a publish in flight** (paused, overloaded, a network
+///   cut): after the [`timeout`](RedisHubBuilder::timeout) the publish returns
+///   [`Error::Unconfirmed`]: the command may still run when Redis gets to it, and then
+///   every subscriber gets the event, late. Tell the user "not confirmed", not
+///   "failed", and retry with [`publish_once`](RedisHub::publish_once) and the same
+///   key: the event is in the stream once, whichever attempt got through.
 /// - **Redis down or restarting while streams are open**: open subscriptions stay open
 ///   (keep-alives go on). Each reader reconnects with back-off
 ///   ([`reconnect_backoff`](RedisHubBuilder::reconnect_backoff)) and continues after
@@ -375,6 +405,7 @@ impl RedisHub {
             backoff: (Duration::from_millis(50), Duration::from_secs(2)),
             queue_capacity: 256,
             lag_policy: LagPolicy::Close,
+            once_window: Duration::from_secs(3600),
         }
     }
 
@@ -384,9 +415,10 @@ impl RedisHub {
     /// # Errors
     ///
     /// [`Error::Redis`] when Redis cannot be reached or refuses the command: the event
-    /// was not published, to anybody. When that error
-    /// [is a timeout](RedisError::is_timeout), Redis may have appended the event all
-    /// the same (the answer is what was lost), so a retry could publish it twice.
+    /// was not published, to anybody. [`Error::Unconfirmed`] when the command may have
+    /// reached Redis but its answer did not come back: the event may be published all
+    /// the same, so a plain retry could publish it twice; use
+    /// [`publish_once`](RedisHub::publish_once) when a retry must not.
     /// [`Error::Closed`] after [`close`](RedisHub::close).
     pub async fn publish(&self, topic: &str, event: Event) -> Result<EntryId, Error> {
         let inner = &self.inner;
@@ -399,31 +431,75 @@ impl RedisHub {
             .arg("~")
             .arg(inner.config.max_len)
             .arg("*");
-        let fields = event.fields();
-        let mut any = false;
-        if let Some(name) = fields.event {
-            xadd.arg(FIELD_EVENT).arg(name.as_str());
-            any = true;
-        }
-        if let Some(retry) = fields.retry {
-            xadd.arg(FIELD_RETRY)
-                .arg(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX));
-            any = true;
-        }
-        if let Some(data) = fields.data {
-            xadd.arg(FIELD_DATA).arg(data.as_bytes());
-            any = true;
-        }
-        if let Some(comment) = fields.comment {
-            xadd.arg(FIELD_COMMENT).arg(comment.as_bytes());
-            any = true;
-        }
-        if !any {
-            xadd.arg(FIELD_EMPTY).arg("");
-        }
-        let id: String = xadd.query_async(&mut inner.publisher.clone()).await?;
+        publish::add_fields(&mut xadd, &event);
+        let id: String = xadd
+            .query_async(&mut inner.publisher.clone())
+            .await
+            .map_err(publish::publish_error)?;
         id.parse()
             .map_err(|_| Error::UnexpectedReply(format!("XADD gave the id {id:?}")))
+    }
+
+    /// Publishes `event` to `topic` at most once for `key` (a message id the client
+    /// chose, say), within the [`once_window`](RedisHubBuilder::once_window): the first
+    /// call appends it, any later call with the same key appends nothing and returns
+    /// the first one's entry id. The check and the append are one atomic step in
+    /// Redis, so a retry after [`Error::Unconfirmed`] is safe: the event ends up in the
+    /// stream once, whichever attempt got through.
+    ///
+    /// ```no_run
+    /// # async fn run(hub: sse_redis::RedisHub) -> Result<(), sse_redis::Error> {
+    /// use sse_redis::{Error, Event};
+    ///
+    /// let event = || Event::default().data("hello");
+    /// let published = loop {
+    ///     match hub.publish_once("chat", "msg-7f3a", event()).await {
+    ///         Err(Error::Unconfirmed(_)) => continue, // the same key: never twice
+    ///         other => break other?,
+    ///     }
+    /// };
+    /// println!("{} (new: {})", published.id, published.first);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](RedisHub::publish); [`Error::InvalidKey`] for an empty key or
+    /// one over 128 bytes.
+    pub async fn publish_once(
+        &self,
+        topic: &str,
+        key: &str,
+        event: Event,
+    ) -> Result<Published, Error> {
+        let inner = &self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if key.is_empty() || key.len() > publish::MAX_KEY {
+            return Err(Error::InvalidKey);
+        }
+        let stream = inner.key(topic);
+        let marker = format!("{stream}:published:{key}");
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(publish::PUBLISH_ONCE)
+            .arg(2)
+            .arg(&stream)
+            .arg(&marker)
+            .arg(inner.config.once_window.as_secs())
+            .arg(inner.config.max_len);
+        publish::add_fields(&mut eval, &event);
+        let (appended, id): (i64, String) = eval
+            .query_async(&mut inner.publisher.clone())
+            .await
+            .map_err(publish::publish_error)?;
+        let id = id
+            .parse()
+            .map_err(|_| Error::UnexpectedReply(format!("the script gave the id {id:?}")))?;
+        Ok(Published {
+            id,
+            first: appended == 1,
+        })
     }
 
     /// Subscribes to `topic`, resuming after `last` (see [`RedisHub`]): the

@@ -25,9 +25,11 @@
 mod entry;
 mod entry_id;
 mod hub;
+mod publish;
 
 pub use entry_id::{EntryId, InvalidEntryId};
 pub use hub::{Error, RedisHub, RedisHubBuilder};
+pub use publish::Published;
 /// The Redis client this crate is built on, for [`RedisHub::builder`].
 pub use redis;
 pub use sse_rs_core::hub::{LagPolicy, Subscription};

@@ -585,3 +585,126 @@ async fn resuming_anywhere_while_publishing_goes_on_never_loses_or_repeats() {
     task.await.unwrap();
     assert!(resumed > 3, "only {resumed} resumes raced the publisher");
 }
+
+/// The entries of `stream`: (id, fields).
+async fn entries(url: &str, stream: &str) -> Vec<(String, Vec<(String, String)>)> {
+    redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut raw(url).await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn publish_once_publishes_a_key_once() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("once");
+    let hub = hub(&url, &prefix).await;
+    let first = hub
+        .publish_once("chat", "m-1", Event::default().data("hello"))
+        .await
+        .unwrap();
+    assert!(first.first);
+    let again = hub
+        .publish_once("chat", "m-1", Event::default().data("hello"))
+        .await
+        .unwrap();
+    assert!(!again.first, "a retry with the same key published again");
+    assert_eq!(again.id, first.id);
+    let other = hub
+        .publish_once("chat", "m-2", Event::default().data("hello"))
+        .await
+        .unwrap();
+    assert!(other.first && other.id > first.id);
+    let stored = entries(&url, &format!("{prefix}chat")).await;
+    let ids: Vec<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, [first.id.to_string(), other.id.to_string()]);
+
+    for bad in [String::new(), "k".repeat(129)] {
+        let refused = hub
+            .publish_once("chat", &bad, Event::default().data("x"))
+            .await;
+        assert!(matches!(refused, Err(Error::InvalidKey)), "{refused:?}");
+    }
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`) to a process this test started.
+fn signal(child: &std::process::Child, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// The case that was reported as "not sent" and then delivered: Redis stops answering
+/// (paused) with a publish in flight. The publish is `Unconfirmed`, not a failure; once
+/// Redis runs again the event is in the stream; a retry with the same key adds
+/// nothing, and returns the id the first attempt got.
+#[tokio::test]
+async fn a_publish_redis_did_not_answer_is_unconfirmed_and_its_retry_is_safe() {
+    let Some(program) = sse_tests::require_program("redis-server", "for the Redis pause test")
+    else {
+        return;
+    };
+    let port = sse_tests::free_port();
+    let redis = sse_tests::ChildGuard(
+        std::process::Command::new(program)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server"),
+    );
+    assert!(sse_tests::wait_for_port(port, Duration::from_secs(10)).await);
+    let url = format!("redis://127.0.0.1:{port}/");
+    let prefix = prefix("pause");
+    let hub = builder(&url, &prefix)
+        .timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+
+    signal(&redis.0, "-STOP");
+    let paused = hub
+        .publish_once("chat", "m-1", Event::default().data("slow"))
+        .await;
+    assert!(matches!(paused, Err(Error::Unconfirmed(_))), "{paused:?}");
+    let plain = hub.publish("chat", Event::default().data("slow too")).await;
+    assert!(matches!(plain, Err(Error::Unconfirmed(_))), "{plain:?}");
+    signal(&redis.0, "-CONT");
+
+    // The paused commands ran once Redis went on: both are in the stream.
+    let stream = format!("{prefix}chat");
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = entries(&url, &stream).await;
+        if stored.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored.len(), 2, "{stored:?}");
+
+    // The retry the page makes: nothing new, the id of the entry that got through.
+    let retried = loop {
+        match hub
+            .publish_once("chat", "m-1", Event::default().data("slow"))
+            .await
+        {
+            Err(Error::Unconfirmed(_) | Error::Redis(_)) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => break other.unwrap(),
+        }
+    };
+    assert!(
+        !retried.first,
+        "the retry published the message a second time"
+    );
+    assert_eq!(retried.id.to_string(), stored[0].0);
+    assert_eq!(entries(&url, &stream).await.len(), 2);
+}

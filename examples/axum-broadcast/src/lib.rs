@@ -73,13 +73,17 @@ impl Broker {
         }
     }
 
-    async fn publish(&self, event: Event) -> Result<(), sse_redis::Error> {
-        match self {
-            Self::Local(hub) => {
+    /// Publishes `event`; with a `key` (the page's message id), at most once per key,
+    /// so that the page can retry a publish Redis did not confirm.
+    async fn publish(&self, event: Event, key: Option<&str>) -> Result<(), sse_redis::Error> {
+        match (self, key) {
+            // In-process: a publish cannot be half done.
+            (Self::Local(hub), _) => {
                 hub.publish(TOPIC, event);
                 Ok(())
             }
-            Self::Redis(hub) => hub.publish(TOPIC, event).await.map(drop),
+            (Self::Redis(hub), Some(key)) => hub.publish_once(TOPIC, key, event).await.map(drop),
+            (Self::Redis(hub), None) => hub.publish(TOPIC, event).await.map(drop),
         }
     }
 
@@ -147,6 +151,8 @@ async fn events(State(app): State<App>, last: LastEventId, RawQuery(query): RawQ
 struct Post {
     name: String,
     text: String,
+    /// The page's id for this message, the same on every retry of it.
+    id: Option<String>,
 }
 
 async fn publish(State(app): State<App>, Form(post): Form<Post>) -> impl IntoResponse {
@@ -158,8 +164,12 @@ async fn publish(State(app): State<App>, Form(post): Form<Post>) -> impl IntoRes
         .json_data(&serde_json::json!({ "name": post.name, "text": post.text, "at": now_ms() }));
     match event {
         Ok(event) if event.encode().len() > MAX_EVENT => StatusCode::PAYLOAD_TOO_LARGE,
-        Ok(event) => match app.broker.publish(event).await {
+        Ok(event) => match app.broker.publish(event, post.id.as_deref()).await {
             Ok(()) => StatusCode::NO_CONTENT,
+            // Maybe published: Redis did not answer in time. The page retries with the
+            // same id, which publishes it at most once.
+            Err(sse_redis::Error::Unconfirmed(_)) => StatusCode::GATEWAY_TIMEOUT,
+            Err(sse_redis::Error::InvalidKey) => StatusCode::UNPROCESSABLE_ENTITY,
             // Not published, to anybody: the page can say so and the user retry.
             Err(_) => StatusCode::SERVICE_UNAVAILABLE,
         },
@@ -195,7 +205,7 @@ pub fn app(broker: impl Into<Broker>, instance: &str, stop: Shutdown, tick: Dura
             });
             if let Ok(event) = Event::default().event(TICK).json_data(&stats) {
                 // A tick lost while Redis is down is not worth reporting.
-                let _ = ticker.publish(event).await;
+                let _ = ticker.publish(event, None).await;
             }
         }
     });
