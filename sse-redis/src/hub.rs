@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use crate::entry;
 use crate::entry_id::EntryId;
 use crate::publish::{self, Published};
+use crate::replay::Replay;
 
 /// The longest `timeout`, `block` and back-off: far beyond any real use, and far from
 /// overflowing the clock arithmetic.
@@ -41,6 +42,10 @@ pub enum Error {
     /// The client resumes after an entry this instance has not read yet, and its
     /// reader did not get there within the hub's timeout (Redis is unreachable).
     CatchUp(EntryId),
+    /// Too many resumes were reading from Redis on this instance, and none finished
+    /// within the hub's timeout (see [`max_replays`](RedisHubBuilder::max_replays)):
+    /// tell the client to retry a little later.
+    Busy,
     /// The hub was closed.
     Closed,
 }
@@ -58,6 +63,7 @@ impl fmt::Display for Error {
                 f,
                 "this instance has not read up to entry {id} in time; is redis reachable?"
             ),
+            Self::Busy => f.write_str("too many resumes at once on this instance; retry later"),
             Self::Closed => f.write_str("the hub is closed"),
         }
     }
@@ -91,6 +97,8 @@ pub struct RedisHubBuilder {
     queue_capacity: usize,
     lag_policy: LagPolicy,
     once_window: Duration,
+    replay_bytes: usize,
+    max_replays: usize,
 }
 
 impl fmt::Debug for RedisHubBuilder {
@@ -105,6 +113,8 @@ impl fmt::Debug for RedisHubBuilder {
             .field("queue_capacity", &self.queue_capacity)
             .field("lag_policy", &self.lag_policy)
             .field("once_window", &self.once_window)
+            .field("replay_bytes", &self.replay_bytes)
+            .field("max_replays", &self.max_replays)
             .finish_non_exhaustive()
     }
 }
@@ -172,6 +182,25 @@ impl RedisHubBuilder {
         self
     }
 
+    /// The most one resume replays, in bytes on the wire (default 1 MiB, as the local
+    /// hub retains): a client further back than that gets [`RedisHub::RESET`] first,
+    /// then the newest events that fit, then live ones. What a replay holds in memory
+    /// is bounded by this, whatever the stream's length, so far-back resumes cannot
+    /// make the server's memory grow with the window.
+    pub fn replay_bytes(mut self, bytes: usize) -> Self {
+        self.replay_bytes = bytes;
+        self
+    }
+
+    /// How many resumes may read from Redis at once on this instance (default 32, at
+    /// least 1). A resume that finds none free within the
+    /// [`timeout`](RedisHubBuilder::timeout) fails with [`Error::Busy`], so that many
+    /// reconnecting clients at once cost a bounded amount of memory and Redis work.
+    pub fn max_replays(mut self, replays: usize) -> Self {
+        self.max_replays = replays.max(1);
+        self
+    }
+
     /// How long [`publish_once`](RedisHub::publish_once) remembers a key (default 1
     /// hour, at least 1 s): a retry with the same key within it publishes nothing
     /// again. Each key costs one small Redis key for that long.
@@ -205,6 +234,7 @@ impl RedisHubBuilder {
                 topics: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
                 malformed: AtomicU64::new(0),
+                replays: tokio::sync::Semaphore::new(self.max_replays),
                 config: self,
             }),
         })
@@ -308,6 +338,8 @@ struct Inner {
     topics: Mutex<HashMap<Arc<str>, Arc<Topic>>>,
     closed: AtomicBool,
     malformed: AtomicU64,
+    /// One permit per resume reading from Redis.
+    replays: tokio::sync::Semaphore,
 }
 
 /// One topic this instance reads.
@@ -406,6 +438,8 @@ impl RedisHub {
             queue_capacity: 256,
             lag_policy: LagPolicy::Close,
             once_window: Duration::from_secs(3600),
+            replay_bytes: 1024 * 1024,
+            max_replays: 32,
         }
     }
 
@@ -567,7 +601,13 @@ impl RedisHub {
             let replay = if reset {
                 vec![reset_event()]
             } else {
-                self.replay(topic, after, upto).await?
+                let permit = tokio::time::timeout(inner.config.timeout, inner.replays.acquire())
+                    .await
+                    .map_err(|_| Error::Busy)?
+                    .map_err(|_| Error::Closed)?;
+                let replay = self.replay(topic, after, upto).await;
+                drop(permit);
+                replay?
             };
             subscription.prepend(replay);
         }
@@ -649,7 +689,7 @@ impl RedisHub {
     ) -> Result<Vec<EncodedEvent>, Error> {
         let inner = &self.inner;
         let key = inner.key(topic);
-        let mut events = Vec::new();
+        let mut events = Replay::new(inner.config.replay_bytes);
         let mut from = after;
         loop {
             let page = inner
@@ -665,17 +705,19 @@ impl RedisHub {
                 .await?;
             let mut entries = page.iter().peekable();
             if entries.next_if(|entry| entry.id == from).is_none() {
-                events.push(reset_event());
+                events.gap();
             }
             let mut read = 0;
             for entry in entries {
                 // Skipped when it cannot be an event; the readers count those.
-                events.extend(entry.event());
+                if let Some(event) = entry.event() {
+                    events.push(event);
+                }
                 from = entry.id;
                 read += 1;
             }
             if read < inner.config.batch || from >= upto {
-                return Ok(events);
+                return Ok(events.into_events());
             }
         }
     }
@@ -720,7 +762,7 @@ impl RedisHub {
     }
 }
 
-fn reset_event() -> EncodedEvent {
+pub(crate) fn reset_event() -> EncodedEvent {
     Event::default().event(RedisHub::RESET).data("").encode()
 }
 

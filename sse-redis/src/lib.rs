@@ -26,6 +26,7 @@ mod entry;
 mod entry_id;
 mod hub;
 mod publish;
+mod replay;
 
 pub use entry_id::{EntryId, InvalidEntryId};
 pub use hub::{Error, RedisHub, RedisHubBuilder};

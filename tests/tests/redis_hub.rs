@@ -708,3 +708,146 @@ async fn a_publish_redis_did_not_answer_is_unconfirmed_and_its_retry_is_safe() {
     assert_eq!(retried.id.to_string(), stored[0].0);
     assert_eq!(entries(&url, &stream).await.len(), 2);
 }
+
+/// Issue: every far-back resume read the whole window into memory, 10 000 entries
+/// with no byte bound (20 unread resumes from the first id took 2.3 GB). A resume is
+/// now bounded by `replay_bytes`: a client further back gets a reset, then the newest
+/// events that fit, in order, then live ones.
+#[tokio::test]
+async fn a_far_back_resume_is_bounded_in_bytes_and_says_reset() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("replay-budget");
+    let budget = 20 * 1024;
+    let hub = builder(&url, &prefix)
+        .replay_bytes(budget)
+        .connect()
+        .await
+        .unwrap();
+    let big = "x".repeat(1000);
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let event = Event::default().data(format!("{i:03} {big}"));
+        ids.push(hub.publish("log", event).await.unwrap());
+    }
+    let mut resumed = hub
+        .subscribe(
+            "log",
+            &LastEventId::from_bytes(ids[0].to_string().as_bytes()),
+        )
+        .await
+        .unwrap();
+    let mut decoder = Decoder::new();
+    let mut items = Vec::new();
+    let mut bytes = 0;
+    // Read what is ready: the replay, then nothing more (no live events yet).
+    while let Ok(Some(chunk)) =
+        tokio::time::timeout(Duration::from_millis(300), resumed.next()).await
+    {
+        let chunk = chunk.unwrap();
+        bytes += chunk.len();
+        items.extend(decoder.decode(chunk.as_bytes()).unwrap());
+    }
+    let events: Vec<&MessageEvent> = items
+        .iter()
+        .filter_map(|item| match item {
+            Decoded::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        events[0].event, "reset",
+        "no reset for a client further back than the budget"
+    );
+    let numbers: Vec<usize> = events[1..]
+        .iter()
+        .map(|e| e.data[..3].parse().unwrap())
+        .collect();
+    assert!(!numbers.is_empty());
+    assert_eq!(*numbers.last().unwrap(), 199, "the newest event is missing");
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "not the newest events in order: {numbers:?}"
+    );
+    assert!(
+        bytes <= budget + 100,
+        "replayed {bytes} bytes over a budget of {budget}"
+    );
+    // Well short of the 199 events after the client's id: the budget did cut.
+    assert!(numbers.len() < 30, "{}", numbers.len());
+}
+
+/// Many clients resuming at once all get their replay: they take turns
+/// (`max_replays` at a time) rather than fail.
+#[tokio::test]
+async fn resumes_at_once_take_turns() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("replay-turns");
+    let hub = builder(&url, &prefix)
+        .max_replays(2)
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap();
+    let ids = publish_numbered(&hub, "t", 0..50).await;
+    let last = LastEventId::from_bytes(ids[0].to_string().as_bytes());
+    let resumes = (0..20).map(|_| hub.subscribe("t", &last));
+    let results = futures_util::future::join_all(resumes).await;
+    for result in results {
+        let mut subscription = result.unwrap();
+        let events = next_events(&mut subscription, 49).await;
+        assert_eq!(events.last().unwrap().data, "49");
+    }
+}
+
+/// A resume that waits too long for its turn (Redis is slow: the replays ahead of it
+/// hold theirs) fails with `Busy` instead of queueing without bound.
+#[tokio::test]
+async fn a_resume_that_gets_no_turn_in_time_is_busy() {
+    let Some(program) = sse_tests::require_program("redis-server", "for the Redis pause test")
+    else {
+        return;
+    };
+    let port = sse_tests::free_port();
+    let redis = sse_tests::ChildGuard(
+        std::process::Command::new(program)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server"),
+    );
+    assert!(sse_tests::wait_for_port(port, Duration::from_secs(10)).await);
+    let url = format!("redis://127.0.0.1:{port}/");
+    let hub = builder(&url, &prefix("busy"))
+        .max_replays(1)
+        .timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    let ids = publish_numbered(&hub, "t", 0..5).await;
+    // The topic's reader runs before Redis pauses; only the replays need Redis then.
+    let _live = hub.subscribe("t", &LastEventId::none()).await.unwrap();
+    signal(&redis.0, "-STOP");
+    let last = LastEventId::from_bytes(ids[0].to_string().as_bytes());
+    let mut resumes = Vec::new();
+    for _ in 0..3 {
+        let hub = hub.clone();
+        let last = last.clone();
+        resumes.push(tokio::spawn(async move { hub.subscribe("t", &last).await }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut busy = 0;
+    for resume in resumes {
+        match resume.await.unwrap() {
+            Err(Error::Busy) => busy += 1,
+            Err(Error::Redis(_)) => {}
+            other => panic!("a replay from a paused Redis: {other:?}"),
+        }
+    }
+    signal(&redis.0, "-CONT");
+    assert!(
+        busy >= 1,
+        "no resume was turned away while the only turn was taken"
+    );
+}
