@@ -53,15 +53,17 @@ impl Default for HubBuilder {
 }
 
 impl HubBuilder {
-    /// How many events the replay buffer keeps at most (default 1024; 0 disables
-    /// replay).
+    /// How many events each topic's replay buffer keeps at most (default 1024; 0
+    /// disables replay). Each topic has its own: a busy topic never pushes a quiet
+    /// one's events out.
     pub fn replay_count(mut self, events: usize) -> Self {
         self.replay_count = events;
         self
     }
 
-    /// How many bytes of encoded events the replay buffer keeps at most (default
-    /// 1 MiB).
+    /// How many bytes of encoded events each topic's replay buffer keeps at most
+    /// (default 1 MiB). What a hub retains is this times the number of topics it has
+    /// published to, so keep topic names the application's, not the clients'.
     pub fn replay_bytes(mut self, bytes: usize) -> Self {
         self.replay_bytes = bytes;
         self
@@ -117,16 +119,19 @@ impl HubBuilder {
 /// # Ids and replay
 ///
 /// The hub numbers events itself: every published event gets the next id of one
-/// sequence shared by all topics (1, 2, 3, ...), replacing any id the event had. It
-/// keeps the latest events in a replay buffer bounded by count and by bytes. A
-/// subscriber that passes a `Last-Event-ID` first gets the retained events after that
-/// id (of its topics), then live events, with no gap and no duplicate between the two,
-/// even while other tasks publish: both happen under the same lock.
+/// sequence shared by all topics (1, 2, 3, ...), replacing any id the event had. Each
+/// topic keeps its latest events in a replay buffer of its own, bounded by count and
+/// by bytes. A subscriber that passes a `Last-Event-ID` first gets the retained events
+/// after that id (of its topics, in id order), then live events, with no gap and no
+/// duplicate between the two, even while other tasks publish: both happen under the
+/// same lock.
 ///
-/// When the requested id is older than the buffer (or unknown to this hub, for example
-/// from before a restart), the subscription starts with a [`Hub::RESET`] event (type
-/// `reset`, empty data), then replays what is retained: the client knows it missed
-/// events and can reload its state. An id that is not a number counts as absent: live
+/// When events after the requested id are gone from the buffer of one of its topics
+/// (or the id is unknown to this hub, for example from before a restart), the
+/// subscription starts with a [`Hub::RESET`] event (type `reset`, empty data), then
+/// replays what is retained: the client knows it missed events and can reload its
+/// state. Events of other topics never cause a reset: a chat followed with a busy
+/// ticker resumes without one however many ticks went by. An id that is not a number counts as absent: live
 /// events only.
 ///
 /// # Slow subscribers
@@ -155,8 +160,8 @@ struct State {
     /// The order of sends on the rings, for merging topics: one sequence for
     /// [`Hub::publish`] and [`Hub::relay`] alike.
     sent: u64,
-    replay: VecDeque<Retained>,
-    replay_bytes: usize,
+    /// Each topic's replay buffer.
+    replay: HashMap<Arc<str>, Retention>,
     /// One shared ring per topic: publishing is one `send`, whatever the number of
     /// subscribers; each subscriber reads at its own pace.
     channels: HashMap<Arc<str>, broadcast::Sender<Arc<Published>>>,
@@ -165,10 +170,14 @@ struct State {
     last_event: Option<EncodedEvent>,
 }
 
-struct Retained {
-    id: u64,
-    topic: Arc<str>,
-    event: EncodedEvent,
+/// One topic's replay buffer.
+#[derive(Default)]
+struct Retention {
+    events: VecDeque<(u64, EncodedEvent)>,
+    bytes: usize,
+    /// The id of the newest event that left the buffer (0: none did): a client whose
+    /// id is older missed events of this topic.
+    evicted: u64,
 }
 
 struct Published {
@@ -261,23 +270,17 @@ impl Hub {
         }
         let event = event.id(id).encode();
         let name = state.send(topic, &event);
-        let State {
-            replay,
-            replay_bytes,
-            ..
-        } = &mut *state;
-        if config.replay_count > 0 {
-            *replay_bytes += event.len();
-            replay.push_back(Retained {
-                id,
-                topic: name,
-                event,
-            });
-            while replay.len() > config.replay_count || *replay_bytes > config.replay_bytes {
-                match replay.pop_front() {
-                    Some(old) => *replay_bytes -= old.event.len(),
-                    None => break,
+        let retention = state.replay.entry(name).or_default();
+        retention.bytes += event.len();
+        retention.events.push_back((id, event));
+        while retention.events.len() > config.replay_count || retention.bytes > config.replay_bytes
+        {
+            match retention.events.pop_front() {
+                Some((old, event)) => {
+                    retention.bytes -= event.len();
+                    retention.evicted = old;
                 }
+                None => break,
             }
         }
         id
@@ -319,19 +322,27 @@ impl Hub {
             return subscription;
         }
         if let Some(after) = last.parse::<u64>() {
-            let oldest = state.replay.front().map_or(state.last_id + 1, |e| e.id);
-            if after > state.last_id || after + 1 < oldest {
+            let followed: SmallVec<[&Retention; 2]> = topics
+                .iter()
+                .filter_map(|topic| state.replay.get(*topic))
+                .collect();
+            let missed = followed.iter().any(|retention| retention.evicted > after);
+            if after > state.last_id || missed {
                 subscription
                     .replay
                     .push_back(Event::default().event(Hub::RESET).data("").encode());
             }
-            subscription.replay.extend(
-                state
-                    .replay
-                    .iter()
-                    .filter(|e| e.id > after && topics.contains(&&*e.topic))
-                    .map(|e| e.event.clone()),
-            );
+            let mut retained: Vec<&(u64, EncodedEvent)> = followed
+                .iter()
+                .flat_map(|retention| retention.events.iter())
+                .filter(|(id, _)| *id > after)
+                .collect();
+            // Each buffer is in id order; several topics interleave.
+            retained.sort_unstable_by_key(|(id, _)| *id);
+            retained.dedup_by_key(|(id, _)| *id);
+            subscription
+                .replay
+                .extend(retained.into_iter().map(|(_, event)| event.clone()));
         }
         for topic in topics {
             if subscription
@@ -675,9 +686,45 @@ mod tests {
         for _ in 0..10 {
             hub.publish("t", Event::default().data("x".repeat(30)));
         }
-        let retained = hub.state().replay.len();
-        assert_eq!(retained, 2, "two events of about 45 bytes fit in 100");
-        assert!(hub.state().replay_bytes <= 100);
+        let state = hub.state();
+        let retention = &state.replay["t"];
+        assert_eq!(
+            retention.events.len(),
+            2,
+            "two events of about 45 bytes fit in 100"
+        );
+        assert!(retention.bytes <= 100);
+    }
+
+    #[test]
+    fn a_busy_topic_never_pushes_a_quiet_one_out_of_replay() {
+        let hub = Hub::builder().replay_count(3).build();
+        let chat = hub.publish("chat", Event::default().data("hello"));
+        let mut ticks = Vec::new();
+        for n in 0..100 {
+            ticks.push(hub.publish("ticks", Event::default().data(n.to_string())));
+        }
+        // Resuming the chat from before its message: the message, no reset.
+        let mut resumed = hub.subscribe(&["chat"], &last(chat - 1));
+        let events = drain(&mut resumed);
+        assert_eq!(ids(&events), [chat]);
+        assert_eq!(events.len(), 1, "{events:?}");
+        // Following both, with the id of the last tick seen: nothing missed, no reset,
+        // whatever the ticks did to their own buffer.
+        let mut both = hub.subscribe(&["chat", "ticks"], &last(ticks[98]));
+        let events = drain(&mut both);
+        assert_eq!(ids(&events), [ticks[99]]);
+        assert_eq!(events.len(), 1, "{events:?}");
+        // Following both from an id older than the ticks retained: a reset, then
+        // what is retained of both topics, in id order.
+        let mut old = hub.subscribe(&["chat", "ticks"], &last(chat));
+        let events = drain(&mut old);
+        assert_eq!(events[0].0, "reset");
+        assert_eq!(ids(&events[1..]), ticks[97..]);
+        let mut with_chat = hub.subscribe(&["ticks", "chat"], &last(chat - 1));
+        let events = drain(&mut with_chat);
+        assert_eq!(events[0].0, "reset");
+        assert_eq!(ids(&events[1..]), [chat, ticks[97], ticks[98], ticks[99]]);
     }
 
     #[test]

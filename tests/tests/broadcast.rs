@@ -65,7 +65,7 @@ async fn a_message_reaches_every_stream_and_the_ticker_counts_subscribers() {
     let server = start().await;
     let mut a = subscribe(&server, "").await;
     let mut b = subscribe(&server, "").await;
-    assert_eq!(server.hub.subscriber_count(), 2);
+    assert_eq!(server.hub.subscribers_of(axum_broadcast::TOPIC), 2);
     post(&server, "hello").await;
     let got_a = until_message(&mut a, "hello").await;
     let got_b = until_message(&mut b, "hello").await;
@@ -90,7 +90,7 @@ async fn a_message_reaches_every_stream_and_the_ticker_counts_subscribers() {
     drop(b);
     assert!(
         tokio::time::timeout(Duration::from_secs(5), async {
-            while server.hub.subscriber_count() != 1 {
+            while server.hub.subscribers_of(axum_broadcast::TOPIC) != 1 {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
@@ -143,7 +143,9 @@ async fn shutdown_completes_with_clients_that_stopped_reading() {
         stalled.push(stalled_client(server.addr).await);
     }
     assert!(
-        wait_until(Duration::from_secs(5), || server.hub.subscriber_count()
+        wait_until(Duration::from_secs(5), || server
+            .hub
+            .subscribers_of(axum_broadcast::TOPIC)
             == 5)
         .await,
         "the stalled clients did not subscribe"
@@ -216,4 +218,38 @@ async fn a_message_is_bounded_by_what_it_costs_on_the_wire() {
     assert_eq!(send("\u{1}".repeat(2000)).await, 413);
     // Over 2000 bytes of text (700 "€" are 2100): refused before encoding.
     assert_eq!(send("€".repeat(700)).await, 422);
+}
+
+/// Issue: ticks and chat shared one replay buffer, so after 1024 ticks (17 minutes
+/// at one a second) a reload got a `reset` ("messages were missed") with nothing
+/// missed. Each topic has its own buffer now.
+#[tokio::test]
+async fn ticks_never_push_the_chat_out_of_replay() {
+    let server = start().await;
+    let mut reader = subscribe(&server, "").await;
+    post(&server, "before").await;
+    let seen = until_message(&mut reader, "before").await;
+    let before: u64 = seen.last().unwrap().last_event_id.parse().unwrap();
+    for n in 0..3000 {
+        server.hub.publish(
+            axum_broadcast::TICKS,
+            Event::default()
+                .event(sse_rs_core::EventType::from_static("tick"))
+                .data(format!("{{\"n\":{n}}}")),
+        );
+    }
+    post(&server, "after").await;
+    // A reload from the message it saw: the next message, no reset.
+    let mut reloaded = subscribe(&server, &format!("?last={before}")).await;
+    let messages = until_message(&mut reloaded, "after").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        !reloaded.events().iter().any(|e| e.event == "reset"),
+        "a reset with nothing missed"
+    );
+    // A reload from the last tick it saw: nothing missed either.
+    let last_tick = server.hub.last_id() - 1;
+    let mut from_tick = subscribe(&server, &format!("?last={last_tick}")).await;
+    until_message(&mut from_tick, "after").await;
+    assert!(!from_tick.events().iter().any(|e| e.event == "reset"));
 }

@@ -336,12 +336,12 @@ async fn the_chat_page_moves_to_the_other_instance_without_loss_or_duplicates() 
     assert_eq!(chat_texts(&state), ["m1", "m2", "m3"], "{state}");
 
     // Stop the instance that holds the page's stream; send while the page is away.
-    let (holder, survivor) = if a.hub.subscriber_count() == 1 {
+    let (holder, survivor) = if a.hub.subscribers_of(axum_broadcast::TOPIC) == 1 {
         (a, b)
     } else {
         (b, a)
     };
-    assert_eq!(holder.hub.subscriber_count(), 1);
+    assert_eq!(holder.hub.subscribers_of(axum_broadcast::TOPIC), 1);
     assert!(holder.stop(Duration::from_secs(5)).await, "did not stop");
     for i in 4..=6 {
         post(survivor.addr, format!("m{i}")).await;
@@ -350,7 +350,11 @@ async fn the_chat_page_moves_to_the_other_instance_without_loss_or_duplicates() 
     let state = browser
         .wait_for(CHAT, Duration::from_secs(30), |s| chat_texts(s).len() >= 6)
         .await;
-    assert_eq!(survivor.hub.subscriber_count(), 1, "{state}");
+    assert_eq!(
+        survivor.hub.subscribers_of(axum_broadcast::TOPIC),
+        1,
+        "{state}"
+    );
     post(survivor.addr, "m7".to_owned()).await;
     browser
         .wait_for(CHAT, Duration::from_secs(10), |s| chat_texts(s).len() >= 7)

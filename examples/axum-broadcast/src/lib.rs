@@ -12,6 +12,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{RawQuery, State};
@@ -20,18 +21,25 @@ use axum::response::Response;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
-use sse_axum::hub::{Hub, Subscription};
+use sse_axum::decode::{Decoded, Decoder};
+use sse_axum::hub::Hub;
 use sse_axum::layer::SseLayer;
-use sse_axum::{Event, EventType, KeepAlive, LastEventId, Shutdown, Sse};
+use sse_axum::{EncodedEvent, Event, EventType, KeepAlive, LastEventId, Shutdown, Sse};
 use sse_redis::RedisHub;
 use tokio::net::TcpListener;
 
 /// The page: a message list, a form, the subscriber count and the connection state.
 pub const PAGE: &str = include_str!("../page.html");
 
-/// The topic every page subscribes to.
+/// The topic of the chat messages, which a page resumes.
 pub const TOPIC: &str = "chat";
+
+/// The topic of the ticks: kept apart from the chat, so that a day of ticks never
+/// pushes a message out of the chat's replay (they used to share one buffer, and
+/// after 1024 ticks a reload got a `reset` with nothing missed).
+pub const TICKS: &str = "ticks";
 
 const MESSAGE: EventType = EventType::from_static("message");
 const TICK: EventType = EventType::from_static("tick");
@@ -65,11 +73,42 @@ impl From<RedisHub> for Broker {
     }
 }
 
+/// What a page's stream sends: the chat, resumed, with the ticks.
+type Events = Pin<Box<dyn Stream<Item = Result<EncodedEvent, Infallible>> + Send>>;
+
 impl Broker {
-    async fn subscribe(&self, last: &LastEventId) -> Result<Subscription, sse_redis::Error> {
+    /// The chat after `last`, with the ticks merged in live: a page resumes the chat,
+    /// and a tick it missed is not worth a replay (nor a `reset`, which following the
+    /// ticks' topic with replay would give once old ticks are gone). With Redis the
+    /// ticks lose their ids: a tick's id is an entry of another stream, and as the
+    /// page's `Last-Event-ID` it would make the chat's resume start over. (The local
+    /// hub numbers both topics in one sequence, so there a tick's id resumes the chat
+    /// as well as a message's.)
+    async fn subscribe(&self, last: &LastEventId) -> Result<Events, sse_redis::Error> {
         match self {
-            Self::Local(hub) => Ok(hub.subscribe(&[TOPIC], last)),
-            Self::Redis(hub) => hub.subscribe(TOPIC, last).await,
+            Self::Local(hub) => {
+                let chat = hub.subscribe(&[TOPIC], last);
+                let ticks = hub.subscribe(&[TICKS], &LastEventId::none());
+                Ok(Box::pin(futures_util::stream::select(chat, ticks)))
+            }
+            Self::Redis(hub) => {
+                let chat = hub.subscribe(TOPIC, last).await?;
+                let ticks = hub
+                    .subscribe(TICKS, &LastEventId::none())
+                    .await?
+                    .map(|tick| tick.map(without_id));
+                Ok(Box::pin(futures_util::stream::select(chat, ticks)))
+            }
+        }
+    }
+
+    async fn publish_tick(&self, event: Event) -> Result<(), sse_redis::Error> {
+        match self {
+            Self::Local(hub) => {
+                hub.publish(TICKS, event);
+                Ok(())
+            }
+            Self::Redis(hub) => hub.publish(TICKS, event).await.map(drop),
         }
     }
 
@@ -87,12 +126,12 @@ impl Broker {
         }
     }
 
-    /// The open streams of this instance.
+    /// The open streams of this instance (pages following the chat).
     #[must_use]
     pub fn subscriber_count(&self) -> usize {
         match self {
-            Self::Local(hub) => hub.subscriber_count(),
-            Self::Redis(hub) => hub.subscriber_count(),
+            Self::Local(hub) => hub.subscribers_of(TOPIC),
+            Self::Redis(hub) => hub.subscribers_of(TOPIC),
         }
     }
 }
@@ -177,6 +216,25 @@ async fn publish(State(app): State<App>, Form(post): Form<Post>) -> impl IntoRes
     }
 }
 
+/// The event without its `id` field, for events that must not move the page's
+/// `Last-Event-ID`.
+fn without_id(event: EncodedEvent) -> EncodedEvent {
+    let mut decoder = Decoder::new();
+    let Ok(mut items) = decoder.decode(event.as_bytes()) else {
+        return event;
+    };
+    match items.find_map(|item| match item {
+        Decoded::Event(message) => Some(message),
+        _ => None,
+    }) {
+        Some(message) => match Event::default().try_event(message.event.as_str()) {
+            Ok(stripped) => stripped.data(message.data).encode(),
+            Err(_) => event,
+        },
+        None => event,
+    }
+}
+
 fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -205,7 +263,7 @@ pub fn app(broker: impl Into<Broker>, instance: &str, stop: Shutdown, tick: Dura
             });
             if let Ok(event) = Event::default().event(TICK).json_data(&stats) {
                 // A tick lost while Redis is down is not worth reporting.
-                let _ = ticker.publish(event, None).await;
+                let _ = ticker.publish_tick(event).await;
             }
         }
     });
