@@ -27,7 +27,7 @@ macro_rules! __adapter_reexports {
         #[doc(inline)]
         pub use $crate::shutdown::{Shutdown, ShutdownTrigger};
         #[doc(inline)]
-        pub use $crate::{channel, decode, hub, limit, shutdown};
+        pub use $crate::{channel, decode, hub, limit, metrics, shutdown};
         #[doc(inline)]
         pub use $crate::{
             BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind,

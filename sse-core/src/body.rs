@@ -12,6 +12,7 @@ use sync_wrapper::SyncWrapper;
 
 use crate::event::{EncodedEvent, Event};
 use crate::keep_alive::{KeepAlive, KeepAliveTimer};
+use crate::metrics::{self, OpenStream};
 
 /// A boxed error that is `Send` and `Sync`: the error type of [`SseBody`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -80,6 +81,8 @@ pin_project! {
         shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
         max_frame_size: usize,
         done: bool,
+        // Counts the stream open (`metrics::snapshot`) while it lives.
+        open: OpenStream,
     }
 }
 
@@ -100,6 +103,7 @@ impl<S> SseBody<S> {
             shutdown: None,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             done: false,
+            open: OpenStream::new(),
         }
     }
 
@@ -187,9 +191,11 @@ where
                 }
             }
         }
+        let mut events = 0;
         while !*this.done {
             match stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(event))) => {
+                    events += 1;
                     if let Err(overflow) = frame.push(event.into().into_bytes()) {
                         *this.carry = Some(overflow);
                         break;
@@ -198,6 +204,7 @@ where
                 Poll::Ready(Some(Err(error))) => {
                     *this.done = true;
                     let error = error.into();
+                    metrics::count_stream_error(&*error);
                     match this.on_error.take() {
                         Some(handler) => {
                             let last = (handler.into_inner())(error).encode().into_bytes();
@@ -218,13 +225,17 @@ where
             if let Some(keep_alive) = this.keep_alive {
                 keep_alive.reset();
             }
+            metrics::count_frame(events, bytes.len());
             return Poll::Ready(Some(Ok(bytes)));
         }
         if *this.done {
             return Poll::Ready(None);
         }
         match this.keep_alive {
-            Some(keep_alive) => keep_alive.poll_tick(cx).map(|bytes| Some(Ok(bytes))),
+            Some(keep_alive) => keep_alive.poll_tick(cx).map(|bytes| {
+                metrics::count_keep_alive(bytes.len());
+                Some(Ok(bytes))
+            }),
             None => Poll::Pending,
         }
     }

@@ -90,7 +90,7 @@ impl StreamGate {
         let mut slot = None;
         if let Some(limit) = &self.limit {
             if accepts_event_stream(accept) {
-                slot = Some(limit.try_acquire().ok_or_else(|| limit.refusal())?);
+                slot = Some(limit.try_acquire().ok_or_else(|| refuse(limit))?);
             }
         }
         Ok(Admission {
@@ -125,7 +125,7 @@ impl Admission {
         }
         let slot = match (self.slot, &self.limit) {
             (Some(slot), _) => Some(slot),
-            (None, Some(limit)) => Some(limit.try_acquire().ok_or_else(|| limit.refusal())?),
+            (None, Some(limit)) => Some(limit.try_acquire().ok_or_else(|| refuse(limit))?),
             (None, None) => None,
         };
         Ok(StreamGuard {
@@ -137,6 +137,13 @@ impl Admission {
             done: false,
         })
     }
+}
+
+/// The limit's refusal, counted.
+fn refuse(limit: &StreamLimit) -> Refusal {
+    let refusal = limit.refusal();
+    crate::metrics::count_refused_stream(refusal.status);
+    refusal
 }
 
 type SignalFuture = Pin<Box<dyn Future<Output = ()> + Send>>;

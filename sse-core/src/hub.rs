@@ -328,6 +328,7 @@ impl Hub {
                 .collect();
             let missed = followed.iter().any(|retention| retention.evicted > after);
             if after > state.last_id || missed {
+                crate::metrics::count_hub_reset();
                 subscription
                     .replay
                     .push_back(Event::default().event(Hub::RESET).data("").encode());
@@ -488,6 +489,7 @@ impl Stream for Subscription {
                         match this.lag_policy {
                             LagPolicy::Close => {
                                 this.ended = true;
+                                crate::metrics::count_lag_close(&receiver.topic);
                                 return Poll::Ready(None);
                             }
                             LagPolicy::SkipAhead => {

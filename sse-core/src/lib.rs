@@ -54,7 +54,7 @@
 //! The root holds the vocabulary: [`Event`] and its fields ([`EventId`], [`EventType`],
 //! [`Data`]), [`EncodedEvent`], [`SseBody`], [`KeepAlive`], [`LastEventId`] and their
 //! errors. Each subsystem is a module: [`hub`], [`decode`], [`channel`], [`limit`],
-//! [`shutdown`], `layer` (feature `tower`), `server` (feature `server`), and
+//! [`shutdown`], [`metrics`] (counters for operators), `layer` (feature `tower`), `server` (feature `server`), and
 //! [`adapter`] for what only framework
 //! adapters use. The adapters `sse-axum`, `sse-actix` and `sse-warp` re-export all of it
 //! that their users need, so an app depends on one of them alone.
@@ -96,6 +96,7 @@ mod last_event_id;
 #[cfg(feature = "tower")]
 pub mod layer;
 pub mod limit;
+pub mod metrics;
 mod response;
 #[cfg(feature = "server")]
 pub mod server;

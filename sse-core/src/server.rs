@@ -269,10 +269,13 @@ fn stall<T>(
         sleep.as_mut().reset(Instant::now() + timeout);
     }
     match sleep.as_mut().poll(cx) {
-        Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the client took no bytes for the write stall timeout",
-        ))),
+        Poll::Ready(()) => Poll::Ready(Err({
+            crate::metrics::count_stalled_close();
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took no bytes for the write stall timeout",
+            )
+        })),
         Poll::Pending => Poll::Pending,
     }
 }

@@ -123,7 +123,10 @@ where
         if let Poll::Ready(output) = server.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
-        deadline.as_mut().poll(cx).map(|()| None)
+        deadline.as_mut().poll(cx).map(|()| {
+            crate::metrics::count_forced_stop(grace);
+            None
+        })
     })
     .await
 }

@@ -609,6 +609,9 @@ impl RedisHub {
                 drop(permit);
                 replay?
             };
+            if replay.contains(&reset_event()) {
+                sse_rs_core::metrics::count_reset();
+            }
             subscription.prepend(replay);
         }
         Ok(subscription)
@@ -824,6 +827,7 @@ async fn read(hub: Weak<Inner>, name: Arc<str>, key: String, topic: Arc<Topic>) 
                         Some(event) => inner.local.relay(&name, event),
                         None => {
                             inner.malformed.fetch_add(1, Ordering::Relaxed);
+                            sse_rs_core::metrics::count_malformed_entry();
                         }
                     }
                     state.cursor = id;

@@ -169,11 +169,14 @@ async fn start_firehose(stall_timeout: Duration) -> (SocketAddr, Arc<AtomicBool>
 async fn a_client_that_stops_reading_loses_its_stream() {
     let stall = Duration::from_millis(500);
     let (addr, dropped) = start_firehose(stall).await;
+    let stalled_before = sse_rs_core::metrics::snapshot().stalled_closes;
     let client = stalled_client(addr).await;
     assert!(
         wait_until(Duration::from_secs(10), || dropped.load(Ordering::SeqCst)).await,
         "the stream of a client that stopped reading was never let go"
     );
+    // Operators see it (only this test stalls a client in this binary).
+    assert!(sse_rs_core::metrics::snapshot().stalled_closes > stalled_before);
     drop(client);
 
     // A client that reads keeps its stream, however long it stays.
