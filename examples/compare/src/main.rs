@@ -10,6 +10,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use compare::{read_burst, Burst, Variant};
 
+mod reliability;
+
 #[derive(Parser)]
 #[command(
     about = "Compare SSE servers: the countdown demo on every framework side by side (default), or a benchmark against each framework's built-in SSE"
@@ -137,6 +139,31 @@ enum Cmd {
         #[arg(long)]
         prefix: String,
     },
+    /// The attacks of the robustness work against the chat example, with figures:
+    /// memory per far-back resume (with Redis), the stop with stalled readers, the
+    /// file descriptors slowloris clients hold. Prints a table, writes JSON.
+    Reliability {
+        /// A Redis server for the far-back resumes (default: `SSE_REDIS_URL`; without
+        /// either they are skipped).
+        #[arg(long)]
+        redis: Option<String>,
+        /// Where to write the JSON results.
+        #[arg(long, default_value = "target/compare-reliability.json")]
+        json: PathBuf,
+    },
+    /// Serve the chat example (`axum-broadcast`; used by `reliability`): its own hub,
+    /// or one instance on Redis with `--redis`. Stops on SIGTERM, with a 5 s grace.
+    ServeBroadcast {
+        /// Port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        /// The Redis server, if any.
+        #[arg(long)]
+        redis: Option<String>,
+        /// With `--redis`: the prefix of the stream keys.
+        #[arg(long, default_value = "sse-broadcast:")]
+        prefix: String,
+    },
     /// Serve one variant (used by `bench`, which starts each server pinned to core 0).
     Serve {
         /// Which server and SSE implementation.
@@ -223,6 +250,15 @@ fn main() -> std::io::Result<()> {
             };
             redis_fanout(&redis, rounds.max(1), subscribers.max(2), publish, &json)
         }
+        Cmd::Reliability { redis, json } => {
+            let redis = redis.or_else(|| std::env::var("SSE_REDIS_URL").ok());
+            reliability::run(redis.as_deref(), &json)
+        }
+        Cmd::ServeBroadcast {
+            port,
+            redis,
+            prefix,
+        } => serve_broadcast(port, redis.as_deref(), &prefix),
         Cmd::Serve { variant, port } => {
             compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         }
@@ -239,6 +275,39 @@ fn main() -> std::io::Result<()> {
             bench(&variants, rounds.max(1), burst, connections.max(1), &json)
         }
     }
+}
+
+/// `compare serve-broadcast`: the chat example until SIGTERM or Ctrl-C.
+fn serve_broadcast(port: u16, redis: Option<&str>, prefix: &str) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let broker: axum_broadcast::Broker = match redis {
+                None => sse_axum::hub::Hub::new().into(),
+                Some(url) => {
+                    let client =
+                        sse_redis::redis::Client::open(url).map_err(std::io::Error::other)?;
+                    sse_redis::RedisHub::builder(client)
+                        .key_prefix(prefix)
+                        .connect()
+                        .await
+                        .map_err(std::io::Error::other)?
+                        .into()
+                }
+            };
+            let listener =
+                tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+                    .await?;
+            axum_broadcast::serve(
+                listener,
+                broker,
+                Duration::from_secs(1),
+                sse_axum::shutdown::os_signal(),
+                axum_broadcast::SHUTDOWN_GRACE,
+            )
+            .await
+        })
 }
 
 /// A server process, ended when dropped.
