@@ -54,10 +54,10 @@
 //! The root holds the vocabulary: [`Event`] and its fields ([`EventId`], [`EventType`],
 //! [`Data`]), [`EncodedEvent`], [`SseBody`], [`KeepAlive`], [`LastEventId`] and their
 //! errors. Each subsystem is a module: [`hub`], [`decode`], [`channel`], [`limit`],
-//! [`shutdown`], [`metrics`] (counters for operators), `layer` (feature `tower`), `server` (feature `server`), and
-//! [`adapter`] for what only framework
-//! adapters use. The adapters `sse-axum`, `sse-actix` and `sse-warp` re-export all of it
-//! that their users need, so an app depends on one of them alone.
+//! [`shutdown`], [`metrics`] (counters for operators), `layer` (feature `tower`),
+//! `server` (feature `server`), and [`adapter`] for what only framework adapters use.
+//! The adapters `sse-axum`, `sse-actix` and `sse-warp` re-export all of it that their
+//! users need, so an app depends on one of them alone.
 //!
 //! # Features
 //!
