@@ -301,6 +301,37 @@ impl Drop for ChildGuard {
     }
 }
 
+/// A child process started as the leader of its own process group (see
+/// [`ProcessGroup::spawn`]), whose whole group is killed when dropped: for a program
+/// that starts others, as chromedriver starts Chromium, which would outlive it when a
+/// test fails before it closes its session.
+#[derive(Debug)]
+pub struct ProcessGroup(std::process::Child);
+
+impl ProcessGroup {
+    /// Spawns `command` in a process group of its own.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be started.
+    pub fn spawn(command: &mut std::process::Command) -> std::io::Result<Self> {
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(command, 0);
+        command.spawn().map(Self)
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `GET http://{addr}/events` as `EventSource` sends it (`Accept: text/event-stream`),
 /// with `Last-Event-ID: last` if given.
 ///

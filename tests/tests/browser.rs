@@ -25,7 +25,7 @@ use countdown::Countdown;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use sse_tests::{
-    free_port, require_program, wait_for_port, BroadcastInstance, ChildGuard, Nginx,
+    free_port, require_program, wait_for_port, BroadcastInstance, Nginx, ProcessGroup,
     ShutdownSignal, TestServer,
 };
 use tokio::net::TcpListener;
@@ -36,7 +36,8 @@ static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// A chromedriver and a headless Chromium session; both end when dropped.
 struct Browser {
     client: Option<Client>,
-    _driver: ChildGuard,
+    // With Chromium in its process group: both end even if a test fails mid-session.
+    _driver: ProcessGroup,
 }
 
 impl Browser {
@@ -45,14 +46,13 @@ impl Browser {
         let chromium = require_program("chromium", "for the browser tests")?;
         let chromedriver = require_program("chromedriver", "for the browser tests")?;
         let port = free_port();
-        let driver = ChildGuard(
+        let driver = ProcessGroup::spawn(
             Command::new(chromedriver)
                 .arg(format!("--port={port}"))
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start chromedriver"),
-        );
+                .stderr(Stdio::null()),
+        )
+        .expect("start chromedriver");
         assert!(
             wait_for_port(port, Duration::from_secs(20)).await,
             "chromedriver did not start"
