@@ -23,6 +23,11 @@
 //!   [`grace`](Server::grace) (5 s) the rest are dropped: a client that stopped reading
 //!   would otherwise hold the stop up forever. See [`graceful`].
 //!
+//! It speaks HTTP/1.1 and, on the same port, HTTP/2 with prior knowledge (h2c, for a
+//! proxy that talks h2c to its upstream): every event stream of a client then shares
+//! one connection, a stream the client drops (`RST_STREAM`) ends alone, and a stop
+//! sends `GOAWAY`. (Browsers speak HTTP/2 only over TLS.)
+//!
 //! Any tower service that takes `http::Request<B>` for any body `B` works: an axum
 //! `Router`, `warp::service(filter)`, or `tower::service_fn`.
 //!
@@ -55,7 +60,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use pin_project_lite::pin_project;
@@ -166,9 +171,15 @@ impl Server {
         // dropped, which is a completed stop too.
         let _stopped_in_time: Option<()> = graceful(stop, trigger, grace, |stopping| async move {
             let connections = GracefulShutdown::new();
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
+            // HTTP/1.1, and HTTP/2 with prior knowledge (h2c) on the same port.
+            let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            http.http1()
+                .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
+            http.http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(Duration::from_secs(20)))
+                .keep_alive_timeout(Duration::from_secs(20));
             let mut stopping = std::pin::pin!(stopping);
             loop {
                 let accepted = {
@@ -196,8 +207,10 @@ impl Server {
                     timeout: body_read_timeout,
                 });
                 let socket = StallGuard::new(socket, write_stall_timeout);
-                let connection =
-                    connections.watch(http.serve_connection(TokioIo::new(socket), service));
+                let connection = connections.watch(
+                    http.serve_connection(TokioIo::new(socket), service)
+                        .into_owned(),
+                );
                 tokio::spawn(async move {
                     // A client that leaves mid-stream is an error here; nothing to do.
                     let _ = connection.await;

@@ -194,3 +194,117 @@ async fn a_client_that_stops_reading_loses_its_stream() {
         "a reading client lost its stream"
     );
 }
+
+/// An HTTP/2 client with prior knowledge (h2c), as a proxy speaks to its upstream.
+fn h2c_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_event_stream_over_h2c_ends_alone_when_reset() {
+    let stall = Duration::from_secs(30);
+    let (addr, dropped) = start_firehose(stall).await;
+    let client = h2c_client();
+    let open = || {
+        client
+            .get(format!("http://{addr}/events"))
+            .header("accept", "text/event-stream")
+            .send()
+    };
+    let first = open().await.unwrap();
+    assert_eq!(first.version(), reqwest::Version::HTTP_2);
+    assert_eq!(first.headers()["content-type"], "text/event-stream");
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    // No connection-specific header on HTTP/2.
+    for name in ["connection", "transfer-encoding", "keep-alive"] {
+        assert!(!first.headers().contains_key(name), "{name} on HTTP/2");
+    }
+    let second = open().await.unwrap();
+    assert_eq!(second.version(), reqwest::Version::HTTP_2);
+    let mut second = EventReader::new(second);
+    assert!(!second.events_until(3).await.is_empty());
+
+    // Dropping one stream (RST_STREAM) ends that body alone.
+    drop(first);
+    assert!(
+        wait_until(Duration::from_secs(5), || dropped.load(Ordering::SeqCst)).await,
+        "the body of a reset stream went on"
+    );
+    second.items.clear();
+    for _ in 0..20 {
+        assert!(
+            second.read_chunk().await,
+            "the other stream on the connection ended"
+        );
+    }
+    assert!(
+        !second.events().is_empty(),
+        "the other stream got no more events"
+    );
+}
+
+/// The countdown examples that run on `Server` speak h2c on their port: checked with
+/// an HTTP/2 client the project did not write (`curl --http2-prior-knowledge`).
+#[tokio::test]
+async fn the_countdown_examples_answer_curl_over_h2c() {
+    let Some(curl) = sse_tests::require_program("curl", "for the h2c check") else {
+        return;
+    };
+    let servers = [
+        (
+            "hyper",
+            sse_tests::TestServer::start(hyper_countdown::serve, countdown()).await,
+        ),
+        (
+            "axum",
+            sse_tests::TestServer::start(axum_countdown::serve, countdown()).await,
+        ),
+        (
+            "warp",
+            sse_tests::TestServer::start(warp_countdown::serve, countdown()).await,
+        ),
+    ];
+    for (name, server) in &servers {
+        let output = tokio::process::Command::new(&curl)
+            .args([
+                "--http2-prior-knowledge",
+                "-sS",
+                "-D",
+                "-",
+                "--max-time",
+                "10",
+            ])
+            .args(["-H", "accept: text/event-stream"])
+            .arg(server.url("/events"))
+            .output()
+            .await
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{name}: {text} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with("http/2 200"), "{name}: {head}");
+        assert!(
+            head.contains("content-type: text/event-stream"),
+            "{name}: {head}"
+        );
+        assert!(head.contains("x-accel-buffering: no"), "{name}: {head}");
+        assert!(
+            !head.contains("connection:") && !head.contains("transfer-encoding:"),
+            "{name}: {head}"
+        );
+        assert_eq!(body.matches("data: ").count(), 3, "{name}: {body}");
+    }
+}
+
+fn countdown() -> countdown::Countdown {
+    countdown::Countdown::new(3, Duration::from_millis(50))
+}
