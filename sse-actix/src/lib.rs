@@ -59,9 +59,11 @@ use futures_core::Stream;
 
 mod compat;
 mod middleware;
+mod stall;
 
 pub use compat::{InfallibleStream, ReceiverStream};
 pub use middleware::{SlotBody, SseMiddleware, SseMiddlewareService};
+pub use stall::stall_timeout;
 
 sse_rs_core::__adapter_reexports!();
 

@@ -109,3 +109,56 @@ async fn the_shutdown_signal_ends_open_streams_and_frees_their_slots() {
     }
     assert!(wait_until(Duration::from_secs(5), || limit.available() == 4).await);
 }
+
+/// A client that stops reading loses its connection (`stall_timeout`, the kernel's
+/// `TCP_USER_TIMEOUT`), and the server lets its stream go.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_stream() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// Endless 16 KiB events; says when it is dropped.
+    struct Firehose(Arc<AtomicBool>);
+    impl futures_util::Stream for Firehose {
+        type Item = Result<Event, Infallible>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(Some(Ok(Event::default().data("x".repeat(16 * 1024)))))
+        }
+    }
+    impl Drop for Firehose {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = dropped.clone();
+    let addr = spawn_actix(move |listener| async move {
+        HttpServer::new(move || {
+            let flag = flag.clone();
+            App::new().route(
+                "/events",
+                web::get().to(move || {
+                    let flag = flag.clone();
+                    async move { sse_actix::Sse::new(Firehose(flag)) }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .on_connect(sse_actix::stall_timeout(Duration::from_millis(500)))
+        .listen(listener)?
+        .run()
+        .await
+    });
+    let client = sse_tests::stalled_client(addr).await;
+    assert!(
+        wait_until(Duration::from_secs(15), || dropped.load(Ordering::SeqCst)).await,
+        "the stream of a client that stopped reading was never let go"
+    );
+    drop(client);
+}

@@ -70,6 +70,8 @@ pub async fn serve(
                 .workers(2)
                 .disable_signals()
                 .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+                // A client that stops reading loses its connection after 30 s.
+                .on_connect(sse_actix::stall_timeout(std::time::Duration::from_secs(30)))
                 .listen(listener)?
                 .run();
                 let _ = handle_tx.send(server.handle());
