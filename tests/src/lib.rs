@@ -301,6 +301,64 @@ impl Drop for ChildGuard {
     }
 }
 
+/// A redis-server of the test's own on `port` of 127.0.0.1, with `args` added (no
+/// persistence unless they ask for it); `None` (skipped) when it is not installed
+/// outside CI.
+///
+/// # Panics
+///
+/// When it cannot be started.
+pub fn spawn_redis(port: u16, args: &[&std::ffi::OsStr]) -> Option<ChildGuard> {
+    let program = require_program("redis-server", "for the tests with a Redis of their own")?;
+    Some(ChildGuard(
+        std::process::Command::new(program)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server"),
+    ))
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`, `-TERM`) to process `pid`, which the test started
+/// (or is).
+///
+/// # Panics
+///
+/// When `kill` fails.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// An endless event stream of 16 KiB events, as fast as it is polled, that sets its
+/// flag when dropped: a server let go of the stream.
+#[derive(Debug)]
+pub struct Firehose(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl futures_core::Stream for Firehose {
+    type Item = Result<sse_rs_core::Event, std::convert::Infallible>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(Some(Ok(
+            sse_rs_core::Event::default().data("x".repeat(16 * 1024))
+        )))
+    }
+}
+
+impl Drop for Firehose {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// A child process started as the leader of its own process group (see
 /// [`ProcessGroup::spawn`]), whose whole group is killed when dropped: for a program
 /// that starts others, as chromedriver starts Chromium, which would outlive it when a

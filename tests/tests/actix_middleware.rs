@@ -118,22 +118,7 @@ async fn a_client_that_stops_reading_loses_its_stream() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
-    /// Endless 16 KiB events; says when it is dropped.
-    struct Firehose(Arc<AtomicBool>);
-    impl futures_util::Stream for Firehose {
-        type Item = Result<Event, Infallible>;
-        fn poll_next(
-            self: std::pin::Pin<&mut Self>,
-            _cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Self::Item>> {
-            std::task::Poll::Ready(Some(Ok(Event::default().data("x".repeat(16 * 1024)))))
-        }
-    }
-    impl Drop for Firehose {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
+    use sse_tests::Firehose;
 
     let dropped = Arc::new(AtomicBool::new(false));
     let flag = dropped.clone();

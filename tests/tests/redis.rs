@@ -8,7 +8,6 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -251,25 +250,19 @@ async fn concurrent_publishers_on_both_instances_give_every_subscriber_the_same_
 /// A redis-server of this test's own, with an append-only file so entries survive a
 /// restart.
 fn start_redis(port: u16, dir: &std::path::Path) -> ChildGuard {
-    let program = require_program("redis-server", "for the Redis restart test").unwrap();
-    ChildGuard(
-        Command::new(program)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    )
+    let mut args = [
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+    ]
+    .map(std::ffi::OsStr::new)
+    .to_vec();
+    args.push(dir.as_os_str());
+    sse_tests::spawn_redis(port, &args).expect("redis-server")
 }
 
 #[tokio::test]

@@ -630,35 +630,17 @@ async fn publish_once_publishes_a_key_once() {
     }
 }
 
-/// Sends `signal` (`-STOP`, `-CONT`) to a process this test started.
-fn signal(child: &std::process::Child, signal: &str) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-}
-
 /// The case that was reported as "not sent" and then delivered: Redis stops answering
 /// (paused) with a publish in flight. The publish is `Unconfirmed`, not a failure; once
 /// Redis runs again the event is in the stream; a retry with the same key adds
 /// nothing, and returns the id the first attempt got.
 #[tokio::test]
 async fn a_publish_redis_did_not_answer_is_unconfirmed_and_its_retry_is_safe() {
-    let Some(program) = sse_tests::require_program("redis-server", "for the Redis pause test")
-    else {
+    let port = sse_tests::free_port();
+    let no_persistence = ["--save", "", "--appendonly", "no"].map(std::ffi::OsStr::new);
+    let Some(redis) = sse_tests::spawn_redis(port, &no_persistence) else {
         return;
     };
-    let port = sse_tests::free_port();
-    let redis = sse_tests::ChildGuard(
-        std::process::Command::new(program)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
     assert!(sse_tests::wait_for_port(port, Duration::from_secs(10)).await);
     let url = format!("redis://127.0.0.1:{port}/");
     let prefix = prefix("pause");
@@ -668,14 +650,14 @@ async fn a_publish_redis_did_not_answer_is_unconfirmed_and_its_retry_is_safe() {
         .await
         .unwrap();
 
-    signal(&redis.0, "-STOP");
+    sse_tests::send_signal(redis.0.id(), "-STOP");
     let paused = hub
         .publish_once("chat", "m-1", Event::default().data("slow"))
         .await;
     assert!(matches!(paused, Err(Error::Unconfirmed(_))), "{paused:?}");
     let plain = hub.publish("chat", Event::default().data("slow too")).await;
     assert!(matches!(plain, Err(Error::Unconfirmed(_))), "{plain:?}");
-    signal(&redis.0, "-CONT");
+    sse_tests::send_signal(redis.0.id(), "-CONT");
 
     // The paused commands ran once Redis went on: both are in the stream.
     let stream = format!("{prefix}chat");
@@ -803,20 +785,11 @@ async fn resumes_at_once_take_turns() {
 /// hold theirs) fails with `Busy` instead of queueing without bound.
 #[tokio::test]
 async fn a_resume_that_gets_no_turn_in_time_is_busy() {
-    let Some(program) = sse_tests::require_program("redis-server", "for the Redis pause test")
-    else {
+    let port = sse_tests::free_port();
+    let no_persistence = ["--save", "", "--appendonly", "no"].map(std::ffi::OsStr::new);
+    let Some(redis) = sse_tests::spawn_redis(port, &no_persistence) else {
         return;
     };
-    let port = sse_tests::free_port();
-    let redis = sse_tests::ChildGuard(
-        std::process::Command::new(program)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
     assert!(sse_tests::wait_for_port(port, Duration::from_secs(10)).await);
     let url = format!("redis://127.0.0.1:{port}/");
     let hub = builder(&url, &prefix("busy"))
@@ -828,7 +801,7 @@ async fn a_resume_that_gets_no_turn_in_time_is_busy() {
     let ids = publish_numbered(&hub, "t", 0..5).await;
     // The topic's reader runs before Redis pauses; only the replays need Redis then.
     let _live = hub.subscribe("t", &LastEventId::none()).await.unwrap();
-    signal(&redis.0, "-STOP");
+    sse_tests::send_signal(redis.0.id(), "-STOP");
     let last = LastEventId::from_bytes(ids[0].to_string().as_bytes());
     let mut resumes = Vec::new();
     for _ in 0..3 {
@@ -845,7 +818,7 @@ async fn a_resume_that_gets_no_turn_in_time_is_busy() {
             other => panic!("a replay from a paused Redis: {other:?}"),
         }
     }
-    signal(&redis.0, "-CONT");
+    sse_tests::send_signal(redis.0.id(), "-CONT");
     assert!(
         busy >= 1,
         "no resume was turned away while the only turn was taken"

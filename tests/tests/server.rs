@@ -17,8 +17,8 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use sse_rs_core::server::{ReadTimeoutBody, Server};
 use sse_rs_core::shutdown::Shutdown;
-use sse_rs_core::{Event, SseBody};
-use sse_tests::{client, stalled_client, wait_until, EventReader};
+use sse_rs_core::SseBody;
+use sse_tests::{client, stalled_client, wait_until, EventReader, Firehose};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -122,38 +122,13 @@ async fn a_request_body_that_stalls_fails_and_loses_its_connection() {
     assert!(text.ends_with("\r\n\r\n6"), "{text}");
 }
 
-/// An event stream that sends 16 KiB events as fast as the connection takes them,
-/// and says when it is dropped (the server let go of the stream).
-struct Firehose {
-    dropped: Arc<AtomicBool>,
-}
-
-impl futures_util::Stream for Firehose {
-    type Item = Result<Event, Infallible>;
-
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        std::task::Poll::Ready(Some(Ok(Event::default().data("x".repeat(16 * 1024)))))
-    }
-}
-
-impl Drop for Firehose {
-    fn drop(&mut self) {
-        self.dropped.store(true, Ordering::SeqCst);
-    }
-}
-
 async fn start_firehose(stall_timeout: Duration) -> (SocketAddr, Arc<AtomicBool>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let dropped = Arc::new(AtomicBool::new(false));
     let flag = dropped.clone();
     let service = tower::service_fn(move |_: http::Request<ReadTimeoutBody<Incoming>>| {
-        let stream = Firehose {
-            dropped: flag.clone(),
-        };
+        let stream = Firehose(flag.clone());
         async move { Ok::<_, Infallible>(SseBody::new(stream).into_response()) }
     });
     let (trigger, _streams) = Shutdown::new();

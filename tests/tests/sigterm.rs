@@ -37,11 +37,7 @@ async fn sigterm_stops_the_server_gracefully() {
         readers.push(reader);
     }
 
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &std::process::id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    sse_tests::send_signal(std::process::id(), "-TERM");
 
     let stopped = tokio::time::timeout(Duration::from_secs(10), server)
         .await
