@@ -47,10 +47,15 @@ pin_project! {
     ///
     /// Each time the body is polled it takes every event the stream has ready *now*
     /// and sends them as one frame, up to [`max_frame_size`](SseBody::max_frame_size)
-    /// bytes (an event larger than that goes alone, whole). It never waits to fill a
-    /// frame: an event that arrives alone is sent alone, at once. A single event is
-    /// passed on without copying. Fewer, larger frames mean fewer system calls: hyper
-    /// writes at most 16 frames per `writev`.
+    /// bytes. It never waits to fill a frame: an event that arrives alone is sent
+    /// alone, at once. Fewer, larger frames mean fewer system calls: hyper writes at
+    /// most 16 frames per `writev`, and the built-in SSE of axum and warp send one
+    /// frame per event.
+    ///
+    /// Nothing is copied that need not be: a frame of one event is the event's own
+    /// bytes, and an event of 1 KiB or more always goes as a frame of its own (the
+    /// server writes it from where it was encoded). Small events that are ready
+    /// together are copied once, into a buffer of exactly their size.
     ///
     /// # Keep-alive
     ///
@@ -76,8 +81,12 @@ pin_project! {
         // Bytes to send at the start of the next frame: the initial event, or an event
         // that did not fit into the previous frame.
         carry: Option<Bytes>,
-        error: Option<BoxError>,
-        on_error: Option<SyncWrapper<ErrorHandler>>,
+        // The events of the frame being built after its first; empty between frames,
+        // and without an allocation while the stream is idle.
+        rest: Vec<Bytes>,
+        // Rare, so boxed (thin pointers) to keep the body small.
+        error: Option<Box<BoxError>>,
+        on_error: Option<Box<SyncWrapper<ErrorHandler>>>,
         shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
         max_frame_size: usize,
         done: bool,
@@ -98,6 +107,7 @@ impl<S> SseBody<S> {
             stream: SyncWrapper::new(stream),
             keep_alive: None,
             carry: None,
+            rest: Vec::new(),
             error: None,
             on_error: None,
             shutdown: None,
@@ -133,7 +143,7 @@ impl<S> SseBody<S> {
     where
         F: FnOnce(BoxError) -> Event + Send + 'static,
     {
-        self.on_error = Some(SyncWrapper::new(Box::new(handler)));
+        self.on_error = Some(Box::new(SyncWrapper::new(Box::new(handler))));
         self
     }
 
@@ -174,10 +184,10 @@ where
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
         let mut this = self.project();
         if let Some(error) = this.error.take() {
-            return Poll::Ready(Some(Err(error)));
+            return Poll::Ready(Some(Err(*error)));
         }
 
-        let mut frame = FrameBuilder::new(this.carry.take(), *this.max_frame_size);
+        let mut frame = FrameBuilder::new(this.carry.take(), this.rest, *this.max_frame_size);
         let mut stream = this.stream.as_mut().get_pin_mut();
         let fired = match this.shutdown.as_mut() {
             Some(shutdown) => shutdown.0.get_mut().as_mut().poll(cx).is_ready(),
@@ -213,7 +223,7 @@ where
                             }
                         }
                         None if frame.is_empty() => return Poll::Ready(Some(Err(error))),
-                        None => *this.error = Some(error),
+                        None => *this.error = Some(Box::new(error)),
                     }
                 }
                 Poll::Ready(None) => *this.done = true,
@@ -231,6 +241,8 @@ where
         if *this.done {
             return Poll::Ready(None);
         }
+        // Idle: the events stopped coming, so give back what a burst needed.
+        *this.rest = Vec::new();
         match this.keep_alive {
             Some(keep_alive) => keep_alive.poll_tick(cx).map(|bytes| {
                 metrics::count_keep_alive(bytes.len());
@@ -291,19 +303,30 @@ impl<S> fmt::Debug for SseBody<S> {
     }
 }
 
-/// Collects the events of one frame: the first is kept as it is (no copy), a second
-/// one starts a buffer that grows up to the cap.
-struct FrameBuilder {
+/// An event at least this large is never copied into a frame: it ends the frame it
+/// would join and goes as a frame of its own, as it was encoded. Copying it would cost
+/// more than the frame it saves (a server writes frames with vectored I/O).
+pub(crate) const PASS_THROUGH: usize = 1024;
+
+/// Collects the events of one frame. A frame of one event is that event's bytes, not
+/// copied; several small events are copied once into one buffer of exactly their size.
+/// Until then they wait in `rest` (the body's, reused from frame to frame while events
+/// flow), so a frame never grows and moves.
+struct FrameBuilder<'a> {
     first: Option<Bytes>,
-    buf: Option<BytesMut>,
+    rest: &'a mut Vec<Bytes>,
+    len: usize,
     max: usize,
 }
 
-impl FrameBuilder {
-    fn new(first: Option<Bytes>, max: usize) -> Self {
+impl<'a> FrameBuilder<'a> {
+    fn new(first: Option<Bytes>, rest: &'a mut Vec<Bytes>, max: usize) -> Self {
+        debug_assert!(rest.is_empty());
+        let len = first.as_ref().map_or(0, Bytes::len);
         Self {
             first,
-            buf: None,
+            rest,
+            len,
             max,
         }
     }
@@ -312,31 +335,36 @@ impl FrameBuilder {
         self.first.is_none()
     }
 
-    /// Adds `bytes`, or hands them back when the frame has no room for them.
+    /// Adds `bytes`, or hands them back when they must start the next frame: the frame
+    /// has no room for them, or they or the frame's first event go alone.
     fn push(&mut self, bytes: Bytes) -> Result<(), Bytes> {
         let Some(first) = &self.first else {
+            self.len = bytes.len();
             self.first = Some(bytes);
             return Ok(());
         };
-        let len = self.buf.as_ref().map_or(first.len(), BytesMut::len);
-        if len + bytes.len() > self.max {
+        if first.len() >= PASS_THROUGH
+            || bytes.len() >= PASS_THROUGH
+            || self.len + bytes.len() > self.max
+        {
             return Err(bytes);
         }
-        let buf = self.buf.get_or_insert_with(|| {
-            let mut buf =
-                BytesMut::with_capacity((2 * (len + bytes.len())).max(1024).min(self.max));
-            buf.put_slice(first);
-            buf
-        });
-        buf.put_slice(&bytes);
+        self.len += bytes.len();
+        self.rest.push(bytes);
         Ok(())
     }
 
     fn finish(self) -> Option<Bytes> {
-        match self.buf {
-            Some(buf) => Some(buf.freeze()),
-            None => self.first,
+        let first = self.first?;
+        if self.rest.is_empty() {
+            return Some(first);
         }
+        let mut buf = BytesMut::with_capacity(self.len);
+        buf.put_slice(&first);
+        for bytes in self.rest.drain(..) {
+            buf.put_slice(&bytes);
+        }
+        Some(buf.freeze())
     }
 }
 
@@ -353,16 +381,17 @@ mod tests {
     use super::*;
 
     /// An idle stream's body is held for as long as the client stays: thousands of
-    /// them per server. What is rarely set (keep-alive, shutdown) lives behind a box;
-    /// inlining the keep-alive again (88 bytes more) fails this. (A one-topic hub
-    /// subscription keeps its receiver inline, which saves two allocations rather
-    /// than bytes of this size.)
+    /// them per server. What is rarely set (keep-alive, shutdown, an error handler)
+    /// lives behind a box; inlining the keep-alive again (88 bytes more) fails this.
+    /// (A one-topic hub subscription keeps its receiver inline, which saves two
+    /// allocations rather than bytes of this size, and keeps the ring's receiver
+    /// beside its waiting future, 16 bytes that spare a future per event read.)
     #[test]
     fn an_idle_hub_stream_s_body_stays_small() {
         let body = std::mem::size_of::<SseBody<crate::hub::Subscription>>();
-        assert!(body <= 224, "SseBody<Subscription> is {body} bytes");
+        assert!(body <= 232, "SseBody<Subscription> is {body} bytes");
         let subscription = std::mem::size_of::<crate::hub::Subscription>();
-        assert!(subscription <= 128, "Subscription is {subscription} bytes");
+        assert!(subscription <= 144, "Subscription is {subscription} bytes");
     }
 
     type Item = Result<Event, BoxError>;
@@ -443,6 +472,52 @@ mod tests {
             shared.as_bytes().as_ptr(),
             "the event was copied"
         );
+    }
+
+    /// A large event is never copied into a frame, wherever it falls among small ones:
+    /// the small ones before it make one frame, it goes alone (its own bytes), the ones
+    /// after it make the next.
+    #[tokio::test]
+    async fn large_events_go_alone_and_are_never_copied() {
+        let large = Event::default()
+            .id(2)
+            .data("x".repeat(PASS_THROUGH))
+            .encode();
+        let items = vec![
+            event(1).encode(),
+            large.clone(),
+            event(3).encode(),
+            event(4).encode(),
+            large.clone(),
+            large.clone(),
+        ];
+        let body = SseBody::new(stream::iter(items.into_iter().map(Ok::<_, Infallible>)));
+        let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
+        assert_eq!(frames.len(), 5, "{frames:?}");
+        assert_eq!(frames[0], wire([1]));
+        assert_eq!(frames[2], wire(3..=4));
+        for at in [1, 3, 4] {
+            assert_eq!(frames[at], large.as_bytes());
+            assert_eq!(
+                frames[at].as_ptr(),
+                large.as_bytes().as_ptr(),
+                "frame {at} is a copy"
+            );
+        }
+    }
+
+    /// Between bursts the body holds no buffer of its own: what collected a burst's
+    /// events is given back when the stream goes idle.
+    #[tokio::test]
+    async fn an_idle_body_gives_back_the_burst_buffer() {
+        let (tx, mut body) = channel_body();
+        for n in 1..=100 {
+            tx.send(Ok(event(n))).unwrap();
+        }
+        assert_eq!(next_ready(&mut body).await.unwrap(), wire(1..=100));
+        assert!(body.rest.capacity() >= 99, "the burst was not collected");
+        assert_eq!(next_ready(&mut body).await, None);
+        assert_eq!(body.rest.capacity(), 0, "an idle body keeps its buffer");
     }
 
     #[tokio::test]

@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use smallvec::SmallVec;
 use tokio::sync::broadcast;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio_util::sync::ReusableBoxFuture;
 
 use crate::event::{EncodedEvent, Event};
 use crate::field::EventType;
@@ -364,7 +364,8 @@ impl Hub {
             };
             subscription.receivers.push(Receiver {
                 topic: name,
-                stream: BroadcastStream::new(rx),
+                rx: Some(rx),
+                wait: None,
                 head: None,
                 done: false,
             });
@@ -412,12 +413,77 @@ impl Hub {
     }
 }
 
+/// What waiting for the next send on a ring gives back: the result, and the receiver.
+type Wait = (
+    Result<Arc<Published>, RecvError>,
+    broadcast::Receiver<Arc<Published>>,
+);
+
 /// One topic's ring, as one subscriber reads it.
+///
+/// Events already on the ring are taken with `try_recv`: no future, no allocation,
+/// per event. Only when the ring is empty does the subscriber wait, in a future that
+/// holds the receiver until the next send; its box is made once and reused, so
+/// waiting allocates nothing after the first time either.
 struct Receiver {
     topic: Arc<str>,
-    stream: BroadcastStream<Arc<Published>>,
+    /// The receiver, unless it is inside `wait`.
+    rx: Option<broadcast::Receiver<Arc<Published>>>,
+    wait: Option<ReusableBoxFuture<'static, Wait>>,
     head: Option<Arc<Published>>,
     done: bool,
+}
+
+/// The next thing on a ring.
+enum Next {
+    Event(Arc<Published>),
+    Lagged,
+    Closed,
+    Pending,
+}
+
+impl Receiver {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Next {
+        if let Some(mut rx) = self.rx.take() {
+            match rx.try_recv() {
+                Ok(published) => {
+                    self.rx = Some(rx);
+                    return Next::Event(published);
+                }
+                Err(TryRecvError::Lagged(_)) => {
+                    self.rx = Some(rx);
+                    return Next::Lagged;
+                }
+                Err(TryRecvError::Closed) => return Next::Closed,
+                Err(TryRecvError::Empty) => {}
+            }
+            let wait = async move {
+                let result = rx.recv().await;
+                (result, rx)
+            };
+            match &mut self.wait {
+                Some(boxed) => boxed.set(wait),
+                None => self.wait = Some(ReusableBoxFuture::new(wait)),
+            }
+        }
+        let Some(wait) = &mut self.wait else {
+            return Next::Closed;
+        };
+        match wait.poll(cx) {
+            Poll::Pending => Next::Pending,
+            Poll::Ready((result, rx)) => match result {
+                Ok(published) => {
+                    self.rx = Some(rx);
+                    Next::Event(published)
+                }
+                Err(RecvError::Lagged(_)) => {
+                    self.rx = Some(rx);
+                    Next::Lagged
+                }
+                Err(RecvError::Closed) => Next::Closed,
+            },
+        }
+    }
 }
 
 /// The events of one subscriber: replay first, then live events. Ends when the hub
@@ -480,28 +546,26 @@ impl Stream for Subscription {
                 if receiver.head.is_some() || receiver.done {
                     continue;
                 }
-                match Pin::new(&mut receiver.stream).poll_next(cx) {
-                    Poll::Ready(Some(Ok(published))) => {
+                match receiver.poll_next(cx) {
+                    Next::Event(published) => {
                         receiver.head = Some(published);
                         filled = true;
                     }
-                    Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(_)))) => {
-                        match this.lag_policy {
-                            LagPolicy::Close => {
-                                this.ended = true;
-                                crate::metrics::count_lag_close(&receiver.topic);
-                                return Poll::Ready(None);
-                            }
-                            LagPolicy::SkipAhead => {
-                                return Poll::Ready(Some(Ok(Event::default()
-                                    .event(Hub::GAP)
-                                    .data("")
-                                    .encode())));
-                            }
+                    Next::Lagged => match this.lag_policy {
+                        LagPolicy::Close => {
+                            this.ended = true;
+                            crate::metrics::count_lag_close(&receiver.topic);
+                            return Poll::Ready(None);
                         }
-                    }
-                    Poll::Ready(None) => receiver.done = true,
-                    Poll::Pending => {}
+                        LagPolicy::SkipAhead => {
+                            return Poll::Ready(Some(Ok(Event::default()
+                                .event(Hub::GAP)
+                                .data("")
+                                .encode())));
+                        }
+                    },
+                    Next::Closed => receiver.done = true,
+                    Next::Pending => {}
                 }
             }
             if !filled {
@@ -587,6 +651,38 @@ mod tests {
             .filter(|e| e.0 == "message")
             .map(|e| e.2.parse().unwrap())
             .collect()
+    }
+
+    /// Events already on the ring are read without a future: one waits only on an
+    /// empty ring, the event it brings is delivered, and the events after it are read
+    /// directly again.
+    #[test]
+    fn queued_events_are_read_without_waiting() {
+        let hub = Hub::new();
+        let mut subscription = hub.subscribe(&["t"], &LastEventId::none());
+        for n in 1..=3 {
+            hub.publish("t", Event::default().data(n.to_string()));
+        }
+        assert_eq!(ids(&drain(&mut subscription)), [1, 2, 3]);
+        let receiver = &subscription.receivers[0];
+        assert!(receiver.wait.is_some(), "the empty ring was not waited on");
+        assert!(
+            receiver.rx.is_none(),
+            "the waiting future holds the receiver"
+        );
+
+        hub.publish("t", Event::default().data("4"));
+        hub.publish("t", Event::default().data("5"));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(matches!(
+            Pin::new(&mut subscription).poll_next(&mut cx),
+            Poll::Ready(Some(Ok(_)))
+        ));
+        assert!(
+            subscription.receivers[0].rx.is_some(),
+            "the receiver did not come back from the wait"
+        );
+        assert_eq!(ids(&drain(&mut subscription)), [5]);
     }
 
     fn ended(subscription: &mut Subscription) -> bool {
