@@ -87,7 +87,9 @@ where
     type Body = SseMessageBody<S>;
 
     fn respond_to(self, _request: &HttpRequest) -> HttpResponse<Self::Body> {
-        let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body: self.0 });
+        // actix-web copies every frame into its write buffer: coalesce events of any size.
+        let body = self.0.__server_copies_frames();
+        let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body });
         let headers = response.headers_mut();
         // actix-web speaks `http` 0.2, so the core's headers come as plain strings.
         for (name, value) in sse_rs_core::adapter::RESPONSE_HEADERS {

@@ -55,7 +55,8 @@ pin_project! {
     /// Nothing is copied that need not be: a frame of one event is the event's own
     /// bytes, and an event of 1 KiB or more always goes as a frame of its own (the
     /// server writes it from where it was encoded). Small events that are ready
-    /// together are copied once, into a buffer of exactly their size.
+    /// together are copied once, into one buffer, sized for a whole frame at once
+    /// while a burst goes on, so it never grows and moves.
     ///
     /// # Keep-alive
     ///
@@ -81,15 +82,17 @@ pin_project! {
         // Bytes to send at the start of the next frame: the initial event, or an event
         // that did not fit into the previous frame.
         carry: Option<Bytes>,
-        // The events of the frame being built after its first; empty between frames,
-        // and without an allocation while the stream is idle.
-        rest: Vec<Bytes>,
         // Rare, so boxed (thin pointers) to keep the body small.
         error: Option<Box<BoxError>>,
         on_error: Option<Box<SyncWrapper<ErrorHandler>>>,
         shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
         max_frame_size: usize,
         done: bool,
+        // The last frame was full: events are coming faster than they are sent.
+        bursting: bool,
+        // The server copies every frame into a write buffer of its own (actix-web):
+        // large events gain nothing from going alone, so they are coalesced too.
+        server_copies: bool,
         // Counts the stream open (`metrics::snapshot`) while it lives.
         open: OpenStream,
     }
@@ -107,12 +110,13 @@ impl<S> SseBody<S> {
             stream: SyncWrapper::new(stream),
             keep_alive: None,
             carry: None,
-            rest: Vec::new(),
             error: None,
             on_error: None,
             shutdown: None,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             done: false,
+            bursting: false,
+            server_copies: false,
             open: OpenStream::new(),
         }
     }
@@ -163,6 +167,15 @@ impl<S> SseBody<S> {
         self
     }
 
+    /// For adapters to servers that copy every frame into a write buffer of their own
+    /// (actix-web): events of any size are then coalesced, as passing large ones
+    /// alone would only add frames.
+    #[doc(hidden)]
+    pub fn __server_copies_frames(mut self) -> Self {
+        self.server_copies = true;
+        self
+    }
+
     /// Wraps the body in an `http::Response` with the SSE headers set
     /// (see [`set_response_headers`](crate::adapter::set_response_headers)).
     pub fn into_response(self) -> http::Response<Self> {
@@ -187,7 +200,17 @@ where
             return Poll::Ready(Some(Err(*error)));
         }
 
-        let mut frame = FrameBuilder::new(this.carry.take(), this.rest, *this.max_frame_size);
+        let pass_through = if *this.server_copies {
+            usize::MAX
+        } else {
+            PASS_THROUGH
+        };
+        let mut frame = FrameBuilder::new(
+            this.carry.take(),
+            *this.max_frame_size,
+            pass_through,
+            *this.bursting,
+        );
         let mut stream = this.stream.as_mut().get_pin_mut();
         let fired = match this.shutdown.as_mut() {
             Some(shutdown) => shutdown.0.get_mut().as_mut().poll(cx).is_ready(),
@@ -231,7 +254,9 @@ where
             }
         }
 
-        if let Some(bytes) = frame.finish() {
+        let (bytes, full) = frame.finish();
+        *this.bursting = full;
+        if let Some(bytes) = bytes {
             if let Some(keep_alive) = this.keep_alive {
                 keep_alive.reset();
             }
@@ -241,8 +266,6 @@ where
         if *this.done {
             return Poll::Ready(None);
         }
-        // Idle: the events stopped coming, so give back what a burst needed.
-        *this.rest = Vec::new();
         match this.keep_alive {
             Some(keep_alive) => keep_alive.poll_tick(cx).map(|bytes| {
                 metrics::count_keep_alive(bytes.len());
@@ -309,25 +332,27 @@ impl<S> fmt::Debug for SseBody<S> {
 pub(crate) const PASS_THROUGH: usize = 1024;
 
 /// Collects the events of one frame. A frame of one event is that event's bytes, not
-/// copied; several small events are copied once into one buffer of exactly their size.
-/// Until then they wait in `rest` (the body's, reused from frame to frame while events
-/// flow), so a frame never grows and moves.
-struct FrameBuilder<'a> {
+/// copied. Small events ready together are copied into one buffer: sized for a full
+/// frame at once while a burst goes on (the previous frame was full), so it never
+/// grows and moves; small at first otherwise, for the usual few events.
+struct FrameBuilder {
     first: Option<Bytes>,
-    rest: &'a mut Vec<Bytes>,
-    len: usize,
+    buf: Option<BytesMut>,
     max: usize,
+    pass_through: usize,
+    bursting: bool,
+    full: bool,
 }
 
-impl<'a> FrameBuilder<'a> {
-    fn new(first: Option<Bytes>, rest: &'a mut Vec<Bytes>, max: usize) -> Self {
-        debug_assert!(rest.is_empty());
-        let len = first.as_ref().map_or(0, Bytes::len);
+impl FrameBuilder {
+    fn new(first: Option<Bytes>, max: usize, pass_through: usize, bursting: bool) -> Self {
         Self {
             first,
-            rest,
-            len,
+            buf: None,
             max,
+            pass_through,
+            bursting,
+            full: false,
         }
     }
 
@@ -339,32 +364,39 @@ impl<'a> FrameBuilder<'a> {
     /// has no room for them, or they or the frame's first event go alone.
     fn push(&mut self, bytes: Bytes) -> Result<(), Bytes> {
         let Some(first) = &self.first else {
-            self.len = bytes.len();
             self.first = Some(bytes);
             return Ok(());
         };
-        if first.len() >= PASS_THROUGH
-            || bytes.len() >= PASS_THROUGH
-            || self.len + bytes.len() > self.max
-        {
+        if first.len() >= self.pass_through || bytes.len() >= self.pass_through {
             return Err(bytes);
         }
-        self.len += bytes.len();
-        self.rest.push(bytes);
+        let len = self.buf.as_ref().map_or(first.len(), BytesMut::len);
+        if len + bytes.len() > self.max {
+            self.full = true;
+            return Err(bytes);
+        }
+        let (max, bursting) = (self.max, self.bursting);
+        let buf = self.buf.get_or_insert_with(|| {
+            let capacity = if bursting {
+                max
+            } else {
+                (4 * (len + bytes.len())).max(1024).min(max)
+            };
+            let mut buf = BytesMut::with_capacity(capacity);
+            buf.put_slice(first);
+            buf
+        });
+        buf.put_slice(&bytes);
         Ok(())
     }
 
-    fn finish(self) -> Option<Bytes> {
-        let first = self.first?;
-        if self.rest.is_empty() {
-            return Some(first);
-        }
-        let mut buf = BytesMut::with_capacity(self.len);
-        buf.put_slice(&first);
-        for bytes in self.rest.drain(..) {
-            buf.put_slice(&bytes);
-        }
-        Some(buf.freeze())
+    /// The frame, and whether it ended because it was full.
+    fn finish(self) -> (Option<Bytes>, bool) {
+        let frame = match self.buf {
+            Some(buf) => Some(buf.freeze()),
+            None => self.first,
+        };
+        (frame, self.full)
     }
 }
 
@@ -506,18 +538,45 @@ mod tests {
         }
     }
 
-    /// Between bursts the body holds no buffer of its own: what collected a burst's
-    /// events is given back when the stream goes idle.
+    /// While frames come out full (a burst), the next frame's buffer is made whole at
+    /// once instead of growing; once a frame is not full, buffers start small again.
     #[tokio::test]
-    async fn an_idle_body_gives_back_the_burst_buffer() {
-        let (tx, mut body) = channel_body();
-        for n in 1..=100 {
+    async fn a_burst_gets_whole_frames_at_once_and_a_trickle_small_ones() {
+        let one = event(1).encode().len();
+        let (tx, body) = channel_body();
+        let mut body = body.max_frame_size(100 * one);
+        for n in 1..=300 {
             tx.send(Ok(event(n))).unwrap();
         }
-        assert_eq!(next_ready(&mut body).await.unwrap(), wire(1..=100));
-        assert!(body.rest.capacity() >= 99, "the burst was not collected");
-        assert_eq!(next_ready(&mut body).await, None);
-        assert_eq!(body.rest.capacity(), 0, "an idle body keeps its buffer");
+        let _ = next_ready(&mut body).await.unwrap();
+        assert!(body.bursting, "a full frame did not start a burst");
+        let builder = |bursting| {
+            let mut frame = FrameBuilder::new(
+                Some(event(1).encode().into_bytes()),
+                100 * one,
+                PASS_THROUGH,
+                bursting,
+            );
+            frame.push(event(2).encode().into_bytes()).unwrap();
+            frame.buf.as_ref().map_or(0, BytesMut::capacity)
+        };
+        assert!(builder(true) >= 100 * one);
+        assert!(builder(false) < 100 * one);
+        // The rest of the burst, then a frame that is not full ends it.
+        // (Yielding renews the task's budget: tokio's channel stops at its end.)
+        loop {
+            tokio::task::yield_now().await;
+            if next_ready(&mut body).await.is_none() {
+                break;
+            }
+        }
+        tx.send(Ok(event(301))).unwrap();
+        tokio::task::yield_now().await;
+        assert_eq!(next_ready(&mut body).await.unwrap(), wire([301]));
+        assert!(
+            !body.bursting,
+            "a frame that was not full kept the burst on"
+        );
     }
 
     #[tokio::test]

@@ -22,10 +22,10 @@ pub(crate) fn event(event: &Event) -> Bytes {
         capacity += comment.len() + LINE_OVERHEAD;
     }
     if let Some(kind) = &event.event {
-        capacity += kind.as_str().len() + LINE_OVERHEAD;
+        capacity += kind.as_bytes().len() + LINE_OVERHEAD;
     }
     if let Some(id) = &event.id {
-        capacity += id.as_str().len() + LINE_OVERHEAD;
+        capacity += id.as_bytes().len() + LINE_OVERHEAD;
     }
     if event.retry.is_some() {
         capacity += 20 + LINE_OVERHEAD;
@@ -39,10 +39,10 @@ pub(crate) fn event(event: &Event) -> Bytes {
         lines(&mut buf, b":", comment.as_bytes());
     }
     if let Some(kind) = &event.event {
-        field(&mut buf, b"event: ", kind.as_str().as_bytes());
+        field(&mut buf, b"event: ", kind.as_bytes());
     }
     if let Some(id) = &event.id {
-        field(&mut buf, b"id: ", id.as_str().as_bytes());
+        field(&mut buf, b"id: ", id.as_bytes());
     }
     if let Some(retry) = event.retry {
         let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);

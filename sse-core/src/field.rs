@@ -1,8 +1,87 @@
 //! Validated field values: [`EventId`] and [`EventType`], and the error for bad input.
 
-use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+
+/// The text of a field value: a literal, an owned string, or an integer written out
+/// inline (no allocation: ids are most often counters).
+#[derive(Clone)]
+enum Text {
+    Static(&'static str),
+    Owned(Box<str>),
+    /// ASCII digits and a sign: every 64-bit integer fits (the longest, `i64::MIN`,
+    /// has 20); wider ones are owned. As small as the other variants.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+}
+
+const INLINE: usize = 22;
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Static(text) => text,
+            Text::Owned(text) => text,
+            // Written by `itoa`: always ASCII.
+            Text::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+        }
+    }
+
+    /// The text as bytes, without the UTF-8 check `as_str` makes of inline digits:
+    /// what the encoder writes.
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Static(text) => text.as_bytes(),
+            Text::Owned(text) => text.as_bytes(),
+            Text::Inline { len, bytes } => &bytes[..usize::from(*len)],
+        }
+    }
+
+    fn integer(digits: &str) -> Self {
+        if digits.len() > INLINE {
+            return Text::Owned(digits.into());
+        }
+        let mut bytes = [0; INLINE];
+        bytes[..digits.len()].copy_from_slice(digits.as_bytes());
+        Text::Inline {
+            // At most INLINE (22).
+            len: digits.len() as u8,
+            bytes,
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
 
 /// The `id` of an event: any text without CR, LF or NUL.
 ///
@@ -27,7 +106,7 @@ use std::str::FromStr;
 /// # Ok::<(), sse_rs_core::InvalidField>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EventId(Cow<'static, str>);
+pub struct EventId(Text);
 
 /// The type of an event (the `event:` field): any text without CR or LF.
 ///
@@ -45,7 +124,7 @@ pub struct EventId(Cow<'static, str>);
 /// # Ok::<(), sse_rs_core::InvalidField>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EventType(Cow<'static, str>);
+pub struct EventType(Text);
 
 /// Which field a value was meant for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -169,13 +248,18 @@ macro_rules! field_type {
                         panic!($panic)
                     }
                 }
-                Self(Cow::Borrowed(value))
+                Self(Text::Static(value))
             }
 
             /// The value as text.
             #[must_use]
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
+            }
+
+            /// The value as bytes, for the encoder.
+            pub(crate) fn as_bytes(&self) -> &[u8] {
+                self.0.as_bytes()
             }
         }
 
@@ -184,7 +268,7 @@ macro_rules! field_type {
 
             fn try_from(value: &str) -> Result<Self, Self::Error> {
                 check(value, $kind)?;
-                Ok(Self(Cow::Owned(value.to_owned())))
+                Ok(Self(Text::Owned(value.into())))
             }
         }
 
@@ -193,7 +277,7 @@ macro_rules! field_type {
 
             fn try_from(value: String) -> Result<Self, Self::Error> {
                 check(&value, $kind)?;
-                Ok(Self(Cow::Owned(value)))
+                Ok(Self(Text::Owned(value.into_boxed_str())))
             }
         }
 
@@ -260,7 +344,7 @@ macro_rules! id_from_integer {
     ($($int:ty),*) => {$(
         impl From<$int> for EventId {
             fn from(value: $int) -> Self {
-                Self(Cow::Owned(itoa::Buffer::new().format(value).to_owned()))
+                Self(Text::integer(itoa::Buffer::new().format(value)))
             }
         }
     )*};
@@ -271,6 +355,43 @@ id_from_integer!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Integer ids are written out inline, whatever their width, and compare, hash
+    /// and order as the same text built any other way.
+    #[test]
+    fn integer_ids_are_their_digits_and_equal_the_same_text() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |id: &EventId| {
+            let mut hasher = DefaultHasher::new();
+            id.hash(&mut hasher);
+            hasher.finish()
+        };
+        for (id, text) in [
+            (EventId::from(0_u8), "0"),
+            (EventId::from(42_u64), "42"),
+            (EventId::from(-7_i32), "-7"),
+            (
+                EventId::from(u128::MAX),
+                "340282366920938463463374607431768211455",
+            ),
+            (
+                EventId::from(i128::MIN),
+                "-170141183460469231731687303715884105728",
+            ),
+        ] {
+            assert_eq!(id.as_str(), text);
+            let parsed: EventId = text.parse().unwrap();
+            assert_eq!(id, parsed);
+            assert_eq!(hash(&id), hash(&parsed));
+            assert_eq!(id.cmp(&parsed), Ordering::Equal);
+        }
+        assert!(EventId::from(1_u8) < EventId::from_static("2"));
+        assert_eq!(
+            std::mem::size_of::<EventId>(),
+            std::mem::size_of::<&str>() + 8,
+            "inline ids made EventId larger"
+        );
+    }
 
     #[test]
     fn ids_refuse_cr_lf_nul_and_say_where() {

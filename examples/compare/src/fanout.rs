@@ -217,6 +217,9 @@ pub struct FanoutResult {
     pub seconds: f64,
     /// Send-to-receive latency of every delivery, in nanoseconds, sorted.
     pub latency_ns: Vec<u64>,
+    /// The CPU time the server used from the publish request to the last delivery,
+    /// when its process was given (see [`crate::cpu_ns`]).
+    pub server_cpu_ns: Option<u64>,
 }
 
 impl FanoutResult {
@@ -353,12 +356,14 @@ pub async fn run_fanout(
     addr: std::net::SocketAddr,
     subscribers: usize,
     publish: Publish,
+    server: Option<u32>,
 ) -> std::io::Result<FanoutResult> {
-    run_fanout_spread(&[addr], subscribers, publish).await
+    run_fanout_spread(&[addr], subscribers, publish, server).await
 }
 
 /// [`run_fanout`] with the subscribers spread evenly over several instances of one
-/// app (sharing a backplane); the events are published through the first.
+/// app (sharing a backplane); the events are published through the first. With
+/// `server`, the process id of the (single) server, the result has its CPU time.
 ///
 /// # Errors
 ///
@@ -367,6 +372,7 @@ pub async fn run_fanout_spread(
     addrs: &[std::net::SocketAddr],
     subscribers: usize,
     publish: Publish,
+    server: Option<u32>,
 ) -> std::io::Result<FanoutResult> {
     let Some(&addr) = addrs.first() else {
         return Err(std::io::Error::other("no server to measure"));
@@ -382,6 +388,7 @@ pub async fn run_fanout_spread(
         .into_iter()
         .map(|socket| tokio::spawn(subscriber(socket, publish.n)))
         .collect();
+    let cpu_before = server.map(crate::cpu_ns).transpose()?;
     let start = now_nanos();
     let path = format!(
         "/publish?n={}&size={}&rate={}",
@@ -398,6 +405,9 @@ pub async fn run_fanout_spread(
         result.deliveries += latencies.len() as u64;
         result.latency_ns.extend(latencies);
         end = end.max(last);
+    }
+    if let (Some(pid), Some(before)) = (server, cpu_before) {
+        result.server_cpu_ns = Some(crate::cpu_ns(pid)?.saturating_sub(before));
     }
     publisher.await.map_err(std::io::Error::other)??;
     result.seconds = (end - start) as f64 / 1e9;

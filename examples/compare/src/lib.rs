@@ -3,6 +3,8 @@
 //!
 //! Every variant serves `GET /burst?n=N&size=S`: `N` events (`id: 1..N`,
 //! `event: tick`, `S` bytes of data) as fast as the stream is polled, then the end.
+//! Every server sets `TCP_NODELAY` on its sockets, so no variant's last write waits
+//! for the client's delayed ACK (Nagle's algorithm would hold it back ~40 ms).
 
 pub mod fanout;
 pub mod live;
@@ -34,10 +36,14 @@ pub enum Variant {
     SseActix,
     /// actix-web 4 with `actix-web-lab`'s `sse` (the reference for actix).
     ActixWebLab,
+    /// No framework and no SSE library: the same chunked bytes written by hand in
+    /// 64 KiB writes, the ceiling of a burst (serves `/burst` only).
+    RawWriter,
 }
 
 impl Variant {
-    /// Every variant, ours next to the reference of the same framework.
+    /// Every variant that serves the whole workload, ours next to the reference of
+    /// the same framework.
     pub const ALL: [Variant; 7] = [
         Variant::SseAxum,
         Variant::AxumBuiltin,
@@ -47,6 +53,24 @@ impl Variant {
         Variant::ActixWebLab,
         Variant::HyperSseCore,
     ];
+
+    /// The variants of a burst: all of them and the raw writer, the ceiling.
+    pub const BURST: [Variant; 8] = [
+        Variant::SseAxum,
+        Variant::AxumBuiltin,
+        Variant::SseWarp,
+        Variant::WarpBuiltin,
+        Variant::SseActix,
+        Variant::ActixWebLab,
+        Variant::HyperSseCore,
+        Variant::RawWriter,
+    ];
+
+    /// Whether the variant serves the fan-out and idle-stream workloads.
+    #[must_use]
+    pub fn serves_fanout(self) -> bool {
+        self != Variant::RawWriter
+    }
 
     /// A short name.
     #[must_use]
@@ -59,6 +83,7 @@ impl Variant {
             Variant::WarpBuiltin => "warp built-in",
             Variant::SseActix => "sse-actix",
             Variant::ActixWebLab => "actix-web-lab",
+            Variant::RawWriter => "raw writer",
         }
     }
 
@@ -104,16 +129,109 @@ impl Burst {
 
 const TICK: sse_rs_core::EventType = sse_rs_core::EventType::from_static("tick");
 
+/// Our burst. Every implementation takes the same payload the cheapest way its API
+/// allows: ours and actix-web-lab share it (`Data` and `ByteString` are counted
+/// references), axum's and warp's events copy it (their `data` takes `&str` or
+/// `String`).
 fn ours(
     burst: Burst,
 ) -> impl Stream<Item = Result<sse_rs_core::Event, Infallible>> + Send + 'static {
-    let payload = burst.payload();
+    let data = sse_rs_core::Data::from(burst.payload());
     stream::iter((1..=burst.n).map(move |id| {
         Ok(sse_rs_core::Event::default()
             .id(id)
             .event(TICK)
-            .data(payload.as_str()))
+            .data(data.clone()))
     }))
+}
+
+/// The CPU time (user and system) process `pid` has used, summed over its threads,
+/// in nanoseconds, from `/proc/PID/task/*/schedstat`.
+///
+/// # Errors
+///
+/// When the process is gone or `/proc` cannot be read.
+pub fn cpu_ns(pid: u32) -> io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        // A thread that ended meanwhile has no file any more.
+        let Ok(text) = std::fs::read_to_string(entry?.path().join("schedstat")) else {
+            continue;
+        };
+        total += text
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// A listening socket on `addr` with `TCP_NODELAY`, which Linux passes on to every
+/// socket it accepts.
+fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// The largest chunk the raw writer writes at once.
+const RAW_CHUNK: usize = 64 * 1024;
+
+/// The raw writer: reads a request head, answers with the burst's events as chunked
+/// bytes, encoded by hand into one reused buffer and written 64 KiB at a time.
+async fn serve_raw(listener: tokio::net::TcpListener) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let (mut socket, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let mut head = Vec::with_capacity(1024);
+            let mut buf = [0_u8; 1024];
+            while memchr::memmem::find(&head, b"\r\n\r\n").is_none() {
+                let read = socket.read(&mut buf).await?;
+                if read == 0 || head.len() > 8 * 1024 {
+                    return Ok(());
+                }
+                head.extend_from_slice(&buf[..read]);
+            }
+            let target = head.split(|&b| b == b' ').nth(1).unwrap_or_default();
+            let query = std::str::from_utf8(target)
+                .ok()
+                .and_then(|target| target.split_once('?'))
+                .map(|(_, query)| query);
+            let burst = Burst::parse(query);
+            let payload = burst.payload();
+            socket
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n",
+                )
+                .await?;
+            // One chunk: a fixed-width size line (leading zeros are allowed), the
+            // events, CRLF; written with one `write_all` once it holds 64 KiB.
+            const SIZE_LINE: usize = 10;
+            let mut chunk: Vec<u8> = Vec::with_capacity(RAW_CHUNK + payload.len() + 64);
+            chunk.resize(SIZE_LINE, 0);
+            let mut id = itoa::Buffer::new();
+            for n in 1..=burst.n {
+                chunk.extend_from_slice(b"id: ");
+                chunk.extend_from_slice(id.format(n).as_bytes());
+                chunk.extend_from_slice(b"\nevent: tick\ndata: ");
+                chunk.extend_from_slice(payload.as_bytes());
+                chunk.extend_from_slice(b"\n\n");
+                if chunk.len() >= RAW_CHUNK || n == burst.n {
+                    let size = format!("{:08X}\r\n", chunk.len() - SIZE_LINE);
+                    chunk[..SIZE_LINE].copy_from_slice(size.as_bytes());
+                    chunk.extend_from_slice(b"\r\n");
+                    socket.write_all(&chunk).await?;
+                    chunk.truncate(SIZE_LINE);
+                }
+            }
+            socket.write_all(b"0\r\n\r\n").await?;
+            socket.shutdown().await?;
+            Ok::<_, io::Error>(())
+        });
+    }
 }
 
 /// Serves `variant` on `addr` until the process ends.
@@ -149,7 +267,7 @@ pub fn serve_redis(addr: SocketAddr, url: &str, prefix: &str) -> io::Result<()> 
                 .connect()
                 .await
                 .map_err(io::Error::other)?;
-            let listener = tokio::net::TcpListener::bind(addr).await?;
+            let listener = tokio::net::TcpListener::from_std(listen(addr)?)?;
             serve_axum(Variant::SseAxum, listener, Broadcast::Redis(hub)).await
         })
 }
@@ -186,7 +304,7 @@ fn warp_builtin_burst(
 }
 
 async fn serve_tokio(variant: Variant, addr: SocketAddr) -> io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = tokio::net::TcpListener::from_std(listen(addr)?)?;
     let broadcast = Broadcast::new(is_ours(variant));
     match variant {
         Variant::SseAxum | Variant::AxumBuiltin => serve_axum(variant, listener, broadcast).await,
@@ -194,6 +312,7 @@ async fn serve_tokio(variant: Variant, addr: SocketAddr) -> io::Result<()> {
             serve_warp(variant, listener, broadcast).await;
             Ok(())
         }
+        Variant::RawWriter => serve_raw(listener).await,
         _ => serve_hyper(listener, broadcast).await,
     }
 }
@@ -353,7 +472,7 @@ fn serve_actix(variant: Variant, addr: SocketAddr) -> io::Result<()> {
                             return Either::Left(sse_actix::Sse::new(ours(b)));
                         }
                         use actix_web_lab::sse;
-                        let payload = b.payload();
+                        let payload = bytestring::ByteString::from(b.payload());
                         let events = stream::iter((1..=b.n).map(move |id| {
                             Ok::<_, Infallible>(sse::Event::Data(
                                 sse::Data::new(payload.clone())
@@ -394,7 +513,7 @@ fn serve_actix(variant: Variant, addr: SocketAddr) -> io::Result<()> {
         })
         .workers(1)
         .disable_signals()
-        .bind(addr)?
+        .listen(listen(addr)?)?
         .run()
         .await
     })

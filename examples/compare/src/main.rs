@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use compare::{read_burst, Burst, Variant};
 
 mod reliability;
+mod report;
 
 #[derive(Parser)]
 #[command(
@@ -36,17 +37,23 @@ enum Cmd {
         #[arg(long, default_value_t = 100)]
         count: u64,
     },
-    /// Run every variant in alternation and print a Markdown table (and write JSON).
+    /// Run every variant in alternation and print a Markdown table per event size:
+    /// events/s and the server's CPU time per event (and write JSON).
     Bench {
         /// Rounds per variant; the table shows the median with min-max.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
-        /// Events per connection in a burst.
+        /// Events per connection in a burst (fewer for large events: see
+        /// `--max-bytes`).
         #[arg(long, default_value_t = 200_000)]
         events: u64,
-        /// Bytes of data per event.
-        #[arg(long, default_value_t = 64)]
-        size: usize,
+        /// Bytes of data per event, one table per size.
+        #[arg(long, value_delimiter = ',', default_value = "64")]
+        sizes: Vec<usize>,
+        /// At most this many bytes of data per connection and burst: large events
+        /// get fewer events (never fewer than 1000).
+        #[arg(long, default_value_t = 256 << 20)]
+        max_bytes: usize,
         /// Concurrent connections per burst.
         #[arg(long, default_value_t = 1)]
         connections: usize,
@@ -86,6 +93,17 @@ enum Cmd {
         /// variant; `--only` then names it (one variant).
         #[arg(long)]
         at: Option<SocketAddr>,
+    },
+    /// Everything BENCHMARKS.md shows, from one run: bursts at 64 B, 1 KiB, 16 KiB and
+    /// 64 KiB, fan-out at full speed and at 100 events/s, idle memory. Writes the
+    /// Markdown and its SVG charts.
+    Report {
+        /// Rounds per variant and workload.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The Markdown file to write; the charts go into `benchmarks/` beside it.
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        out: PathBuf,
     },
     /// Idle memory: the server's resident memory per open, idle event stream, at each
     /// number of connections (every variant in alternation).
@@ -207,20 +225,32 @@ fn main() -> std::io::Result<()> {
                     addr,
                     subscribers.max(1),
                     publish,
+                    None,
                 ))?;
                 println!("{addr}: {}", fanout_summary(&result));
                 return Ok(());
             }
             let variants = all_if_empty(only);
-            fanout(&variants, rounds.max(1), subscribers.max(1), publish, &json)
+            let rows = fanout(&variants, rounds.max(1), subscribers.max(1), publish)?;
+            print!(
+                "{}",
+                report::fanout_table(&rows, subscribers.max(1), publish, rounds.max(1))
+            );
+            write_json(
+                &json,
+                &report::fanout_json(&rows, subscribers.max(1), publish, rounds.max(1)),
+            )
         }
+        Cmd::Report { rounds, out } => report::run(rounds.max(1), &out),
         Cmd::Memory {
             connections,
             only,
             json,
         } => {
             let variants = all_if_empty(only);
-            memory(&variants, &connections, &json)
+            let table = memory(&variants, &connections)?;
+            print!("{}", report::memory_table(&table));
+            write_json(&json, &report::memory_json(&table))
         }
         Cmd::ServeRedis {
             port,
@@ -265,14 +295,29 @@ fn main() -> std::io::Result<()> {
         Cmd::Bench {
             rounds,
             events,
-            size,
+            sizes,
+            max_bytes,
             connections,
             only,
             json,
         } => {
-            let variants = all_if_empty(only);
-            let burst = Burst { n: events, size };
-            bench(&variants, rounds.max(1), burst, connections.max(1), &json)
+            let variants = if only.is_empty() {
+                Variant::BURST.to_vec()
+            } else {
+                only
+            };
+            let plan = BenchPlan {
+                rounds: rounds.max(1),
+                events,
+                sizes,
+                max_bytes,
+                connections: connections.max(1),
+            };
+            let results = bench(&variants, &plan)?;
+            for result in &results {
+                print!("{}", report::burst_table(result));
+            }
+            write_json(&json, &report::burst_json(&results))
         }
     }
 }
@@ -365,27 +410,19 @@ fn start_with(name: &str, args: &[&str], pinned: bool) -> std::io::Result<(Serve
     Err(std::io::Error::other(format!("{name} did not start")))
 }
 
-#[derive(serde::Serialize)]
-struct Row {
-    variant: &'static str,
-    events_per_second: Vec<f64>,
-    median: f64,
-    reference: Option<&'static str>,
-    ratio_to_reference: Option<f64>,
-}
-
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
 }
 
-/// The variants named with `--only`, or every variant.
+/// The variants named with `--only` (those that serve the whole workload), or every
+/// such variant.
 fn all_if_empty(only: Vec<Variant>) -> Vec<Variant> {
     if only.is_empty() {
         Variant::ALL.to_vec()
     } else {
-        only
+        only.into_iter().filter(|v| v.serves_fanout()).collect()
     }
 }
 
@@ -442,11 +479,11 @@ fn rss(pid: u32) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::other("no VmRSS"))
 }
 
+/// Idle memory per stream: (connections, variant, bytes per connection).
 fn memory(
     variants: &[Variant],
     connections: &[usize],
-    json: &std::path::Path,
-) -> std::io::Result<()> {
+) -> std::io::Result<Vec<(usize, Variant, f64)>> {
     let pinned = pin_client();
     let runtime = client_runtime()?;
     let mut table = Vec::new();
@@ -483,25 +520,7 @@ fn memory(
             table.push((count, variant, per_connection));
         }
     }
-    println!(
-        "\nIdle memory: server RSS growth per open, idle event stream{}\n",
-        if pinned {
-            ", server on core 0, client on core 1"
-        } else {
-            ""
-        }
-    );
-    println!("| variant | connections | KiB per connection |");
-    println!("|---|---|---|");
-    for &(count, variant, bytes) in &table {
-        println!("| {} | {count} | {:.1} |", variant.name(), bytes / 1024.0);
-    }
-    let results: Vec<_> = table
-        .iter()
-        .map(|(count, variant, bytes)| serde_json::json!({ "variant": variant.name(), "connections": count, "bytes_per_connection": bytes }))
-        .collect();
-    let report = serde_json::json!({ "workload": { "kind": "idle-memory", "pinned": pinned }, "results": results });
-    write_json(json, &report)
+    Ok(table)
 }
 
 fn pin_client() -> bool {
@@ -521,10 +540,40 @@ fn pin_client() -> bool {
 #[derive(serde::Serialize)]
 struct FanoutRow {
     variant: &'static str,
+    #[serde(skip)]
+    of: Option<Variant>,
     deliveries_per_second: Vec<f64>,
     p50_ms: Vec<f64>,
     p99_ms: Vec<f64>,
     max_ms: Vec<f64>,
+    /// The server's CPU time per delivery, in nanoseconds.
+    cpu_ns_per_delivery: Vec<f64>,
+}
+
+impl FanoutRow {
+    fn new(variant: &'static str, of: Option<Variant>) -> Self {
+        Self {
+            variant,
+            of,
+            deliveries_per_second: vec![],
+            p50_ms: vec![],
+            p99_ms: vec![],
+            max_ms: vec![],
+            cpu_ns_per_delivery: vec![],
+        }
+    }
+
+    fn push(&mut self, result: &compare::fanout::FanoutResult) {
+        self.deliveries_per_second
+            .push(result.deliveries as f64 / result.seconds);
+        self.p50_ms.push(result.latency_ms(0.5));
+        self.p99_ms.push(result.latency_ms(0.99));
+        self.max_ms.push(result.latency_ms(1.0));
+        if let Some(cpu) = result.server_cpu_ns {
+            self.cpu_ns_per_delivery
+                .push(cpu as f64 / result.deliveries.max(1) as f64);
+        }
+    }
 }
 
 fn fanout(
@@ -532,94 +581,40 @@ fn fanout(
     rounds: usize,
     subscribers: usize,
     publish: compare::fanout::Publish,
-    json: &std::path::Path,
-) -> std::io::Result<()> {
+) -> std::io::Result<Vec<FanoutRow>> {
     let pinned = pin_client();
     let runtime = client_runtime()?;
     let total = rounds * variants.len();
     let mut rows: Vec<FanoutRow> = variants
         .iter()
-        .map(|v| FanoutRow {
-            variant: v.name(),
-            deliveries_per_second: vec![],
-            p50_ms: vec![],
-            p99_ms: vec![],
-            max_ms: vec![],
-        })
+        .map(|&v| FanoutRow::new(v.name(), Some(v)))
         .collect();
     let mut done = 0;
     for round in 1..=rounds {
         for (i, &variant) in variants.iter().enumerate() {
             let (server, addr) = start(variant, pinned)?;
-            let result =
-                runtime.block_on(compare::fanout::run_fanout(addr, subscribers, publish))?;
+            let result = runtime.block_on(compare::fanout::run_fanout(
+                addr,
+                subscribers,
+                publish,
+                Some(server.0.id()),
+            ))?;
             drop(server);
             done += 1;
-            let rate = result.deliveries as f64 / result.seconds;
             progress(
                 done,
                 total,
                 &format!(
-                "round {round}: {:<18} {:>7.3} M deliveries/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-                variant.name(),
-                rate / 1e6,
-                result.latency_ms(0.5),
-                result.latency_ms(0.99),
-                result.latency_ms(1.0)
-            ),
+                    "round {round}: {:<18} {}, {:.0} ns CPU per delivery",
+                    variant.name(),
+                    fanout_summary(&result),
+                    result.server_cpu_ns.unwrap_or(0) as f64 / result.deliveries.max(1) as f64
+                ),
             );
-            let row = &mut rows[i];
-            row.deliveries_per_second.push(rate);
-            row.p50_ms.push(result.latency_ms(0.5));
-            row.p99_ms.push(result.latency_ms(0.99));
-            row.max_ms.push(result.latency_ms(1.0));
+            rows[i].push(&result);
         }
     }
-    let rate = if publish.rate == 0 {
-        "as fast as possible".to_owned()
-    } else {
-        format!("{} per second", publish.rate)
-    };
-    println!(
-        "\nFan-out: {} subscribers, {} events of {} bytes {}, {} round(s), medians{}\n",
-        subscribers,
-        publish.n,
-        publish.size,
-        rate,
-        rounds,
-        if pinned {
-            ", server on core 0, client on core 1"
-        } else {
-            " (not pinned: no taskset)"
-        }
-    );
-    println!("| variant | deliveries/s | p50 | p99 | max | ours / built-in (deliveries/s) |");
-    println!("|---|---|---|---|---|---|");
-    let medians: Vec<f64> = rows
-        .iter()
-        .map(|r| median(&r.deliveries_per_second))
-        .collect();
-    for ((row, &variant), &rate) in rows.iter().zip(variants).zip(&medians) {
-        let ratio = variant
-            .reference()
-            .and_then(|r| variants.iter().position(|v| *v == r))
-            .map(|at| format!("{:.2}x {}", rate / medians[at], variants[at].name()))
-            .unwrap_or_default();
-        println!(
-            "| {} | {:.3} M | {:.2} ms | {:.2} ms | {:.2} ms | {} |",
-            row.variant,
-            rate / 1e6,
-            median(&row.p50_ms),
-            median(&row.p99_ms),
-            median(&row.max_ms),
-            ratio
-        );
-    }
-    let report = serde_json::json!({
-        "workload": { "kind": "fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds, "pinned": pinned },
-        "results": rows,
-    });
-    write_json(json, &report)
+    Ok(rows)
 }
 
 /// `redis-fanout`: two instances on the Redis backplane next to one in-process hub.
@@ -637,13 +632,7 @@ fn redis_fanout(
     let runtime = client_runtime()?;
     let mut rows: Vec<FanoutRow> = SETUPS
         .iter()
-        .map(|name| FanoutRow {
-            variant: name,
-            deliveries_per_second: vec![],
-            p50_ms: vec![],
-            p99_ms: vec![],
-            max_ms: vec![],
-        })
+        .map(|name| FanoutRow::new(name, None))
         .collect();
     let mut events_per_second: [Vec<f64>; 2] = [vec![], vec![]];
     let total = rounds * SETUPS.len();
@@ -673,6 +662,7 @@ fn redis_fanout(
                 &addrs,
                 subscribers,
                 publish,
+                None,
             ))?;
             drop(servers);
             done += 1;
@@ -681,12 +671,7 @@ fn redis_fanout(
                 total,
                 &format!("round {round}: {name:<38} {}", fanout_summary(&result)),
             );
-            let row = &mut rows[i];
-            row.deliveries_per_second
-                .push(result.deliveries as f64 / result.seconds);
-            row.p50_ms.push(result.latency_ms(0.5));
-            row.p99_ms.push(result.latency_ms(0.99));
-            row.max_ms.push(result.latency_ms(1.0));
+            rows[i].push(&result);
             events_per_second[i].push(publish.n as f64 / result.seconds);
         }
     }
@@ -733,118 +718,128 @@ fn write_json(json: &std::path::Path, report: &serde_json::Value) -> std::io::Re
     Ok(())
 }
 
-fn bench(
-    variants: &[Variant],
+/// What `bench` runs.
+struct BenchPlan {
     rounds: usize,
-    burst: Burst,
+    events: u64,
+    sizes: Vec<usize>,
+    max_bytes: usize,
     connections: usize,
-    json: &std::path::Path,
-) -> std::io::Result<()> {
+}
+
+/// One variant's bursts at one event size.
+#[derive(Clone, serde::Serialize)]
+struct BurstRow {
+    variant: &'static str,
+    #[serde(skip)]
+    of: Variant,
+    events_per_second: Vec<f64>,
+    /// The server's CPU time per event, in nanoseconds.
+    cpu_ns_per_event: Vec<f64>,
+}
+
+/// Every variant's bursts at one event size.
+#[derive(Clone, serde::Serialize)]
+struct BurstResult {
+    size: usize,
+    events: u64,
+    connections: usize,
+    rounds: usize,
+    pinned: bool,
+    rows: Vec<BurstRow>,
+}
+
+/// How many events a burst of `size`-byte events has: `events`, fewer for large
+/// events so that a connection carries at most `max_bytes` of data, at least 1000.
+fn events_for(size: usize, events: u64, max_bytes: usize) -> u64 {
+    let fit = (max_bytes / size.max(1)) as u64;
+    events.min(fit).max(1000)
+}
+
+fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstResult>> {
     let pinned = pin_client();
     let runtime = client_runtime()?;
-    let total = rounds * variants.len();
-    let mut results: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    let mut done = 0;
-    for round in 1..=rounds {
-        for (i, &variant) in variants.iter().enumerate() {
-            let (server, addr) = start(variant, pinned)?;
-            let rate = runtime.block_on(async {
-                // Warm-up: connections, allocator, caches.
-                read_burst(
-                    addr,
-                    Burst {
-                        n: 1000,
-                        size: burst.size,
-                    },
-                )
-                .await?;
-                let start = std::time::Instant::now();
-                let mut tasks = Vec::new();
-                for _ in 0..connections {
-                    tasks.push(tokio::spawn(read_burst(addr, burst)));
-                }
-                let mut events = 0;
-                for task in tasks {
-                    let (got, _) = task.await.map_err(std::io::Error::other)??;
-                    if got != burst.n {
-                        return Err(std::io::Error::other(format!(
-                            "{}: {got} events of {}",
-                            variant.name(),
-                            burst.n
-                        )));
-                    }
-                    events += got;
-                }
-                Ok::<_, std::io::Error>(events as f64 / start.elapsed().as_secs_f64())
-            })?;
-            drop(server);
-            done += 1;
-            progress(
-                done,
-                total,
-                &format!(
-                    "round {round}: {:<18} {:>7.2} M events/s",
-                    variant.name(),
-                    rate / 1e6
-                ),
-            );
-            results[i].push(rate);
-        }
-    }
-
-    let medians: Vec<f64> = results.iter().map(|r| median(r)).collect();
-    let rows: Vec<Row> = variants
+    let mut results: Vec<BurstResult> = plan
+        .sizes
         .iter()
-        .zip(&results)
-        .zip(&medians)
-        .map(|((&variant, rates), &median)| {
-            let reference = variant.reference();
-            let ratio = reference
-                .and_then(|r| variants.iter().position(|v| *v == r))
-                .map(|at| median / medians[at]);
-            Row {
-                variant: variant.name(),
-                events_per_second: rates.clone(),
-                median,
-                reference: reference.map(Variant::name),
-                ratio_to_reference: ratio,
-            }
+        .map(|&size| BurstResult {
+            size,
+            events: events_for(size, plan.events, plan.max_bytes),
+            connections: plan.connections,
+            rounds: plan.rounds,
+            pinned,
+            rows: variants
+                .iter()
+                .map(|&v| BurstRow {
+                    variant: v.name(),
+                    of: v,
+                    events_per_second: vec![],
+                    cpu_ns_per_event: vec![],
+                })
+                .collect(),
         })
         .collect();
-
-    println!(
-        "\nBurst: {} events of {} bytes per connection, {} connection(s), {} round(s), server on core 0, client on core 1{}\n",
-        burst.n,
-        burst.size,
-        connections,
-        rounds,
-        if pinned { "" } else { " (not pinned: no taskset)" }
-    );
-    println!("| variant | events/s (median) | min - max | ours / built-in |");
-    println!("|---|---|---|---|");
-    for row in &rows {
-        let min = row
-            .events_per_second
-            .iter()
-            .copied()
-            .fold(f64::INFINITY, f64::min);
-        let max = row.events_per_second.iter().copied().fold(0.0, f64::max);
-        let ratio = match (row.ratio_to_reference, row.reference) {
-            (Some(ratio), Some(reference)) => format!("{ratio:.2}x {reference}"),
-            _ => String::new(),
-        };
-        println!(
-            "| {} | {:.2} M | {:.2} - {:.2} M | {} |",
-            row.variant,
-            row.median / 1e6,
-            min / 1e6,
-            max / 1e6,
-            ratio
-        );
+    let total = plan.rounds * variants.len() * plan.sizes.len();
+    let mut done = 0;
+    for round in 1..=plan.rounds {
+        for (i, &variant) in variants.iter().enumerate() {
+            // One server per variant and round, for every size in turn.
+            let (server, addr) = start(variant, pinned)?;
+            let pid = server.0.id();
+            for result in &mut results {
+                let burst = Burst {
+                    n: result.events,
+                    size: result.size,
+                };
+                let (rate, cpu) = runtime.block_on(async {
+                    // Warm-up: connections, allocator, caches.
+                    read_burst(
+                        addr,
+                        Burst {
+                            n: (burst.n / 10).clamp(100, 1000),
+                            size: burst.size,
+                        },
+                    )
+                    .await?;
+                    let cpu_before = compare::cpu_ns(pid)?;
+                    let start = std::time::Instant::now();
+                    let mut tasks = Vec::new();
+                    for _ in 0..plan.connections {
+                        tasks.push(tokio::spawn(read_burst(addr, burst)));
+                    }
+                    let mut events = 0;
+                    for task in tasks {
+                        let (got, _) = task.await.map_err(std::io::Error::other)??;
+                        if got != burst.n {
+                            return Err(std::io::Error::other(format!(
+                                "{}: {got} events of {}",
+                                variant.name(),
+                                burst.n
+                            )));
+                        }
+                        events += got;
+                    }
+                    let seconds = start.elapsed().as_secs_f64();
+                    let cpu = compare::cpu_ns(pid)?.saturating_sub(cpu_before);
+                    Ok::<_, std::io::Error>((events as f64 / seconds, cpu as f64 / events as f64))
+                })?;
+                done += 1;
+                progress(
+                    done,
+                    total,
+                    &format!(
+                        "round {round}: {:<20} {:>6} B {:>8.3} M events/s {:>9.0} ns CPU per event",
+                        variant.name(),
+                        burst.size,
+                        rate / 1e6,
+                        cpu
+                    ),
+                );
+                result.rows[i].events_per_second.push(rate);
+                result.rows[i].cpu_ns_per_event.push(cpu);
+            }
+            drop(server);
+        }
     }
-    let report = serde_json::json!({
-        "workload": { "kind": "burst", "events": burst.n, "size": burst.size, "connections": connections, "rounds": rounds, "pinned": pinned },
-        "results": rows,
-    });
-    write_json(json, &report)
+    Ok(results)
 }
