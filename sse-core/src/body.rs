@@ -91,7 +91,7 @@ pin_project! {
         // The last frame was full: events are coming faster than they are sent.
         bursting: bool,
         // The server copies every frame into a write buffer of its own (actix-web):
-        // large events gain nothing from going alone, so they are coalesced too.
+        // events up to 8 KiB are coalesced too.
         server_copies: bool,
         // Counts the stream open (`metrics::snapshot`) while it lives.
         open: OpenStream,
@@ -168,8 +168,8 @@ impl<S> SseBody<S> {
     }
 
     /// For adapters to servers that copy every frame into a write buffer of their own
-    /// (actix-web): events of any size are then coalesced, as passing large ones
-    /// alone would only add frames.
+    /// (actix-web): events up to 8 KiB are then coalesced (fewer, larger chunks pay
+    /// for the second copy up to there), larger ones still go alone.
     #[doc(hidden)]
     pub fn __server_copies_frames(mut self) -> Self {
         self.server_copies = true;
@@ -201,7 +201,7 @@ where
         }
 
         let pass_through = if *this.server_copies {
-            usize::MAX
+            PASS_THROUGH_WHERE_COPIED
         } else {
             PASS_THROUGH
         };
@@ -330,6 +330,11 @@ impl<S> fmt::Debug for SseBody<S> {
 /// would join and goes as a frame of its own, as it was encoded. Copying it would cost
 /// more than the frame it saves (a server writes frames with vectored I/O).
 pub(crate) const PASS_THROUGH: usize = 1024;
+
+/// The same, where the server copies every frame into a write buffer of its own
+/// (actix-web): coalescing then costs a second copy, which pays up to this size
+/// (fewer, larger chunks) and no further (measured with `compare bench`).
+pub(crate) const PASS_THROUGH_WHERE_COPIED: usize = 8 * 1024;
 
 /// Collects the events of one frame. A frame of one event is that event's bytes, not
 /// copied. Small events ready together are copied into one buffer: sized for a full
@@ -536,6 +541,32 @@ mod tests {
                 "frame {at} is a copy"
             );
         }
+    }
+
+    /// For a server that copies every frame anyway (actix-web), events of up to 8 KiB
+    /// are coalesced like small ones; larger ones still go alone.
+    #[tokio::test]
+    async fn where_the_server_copies_frames_large_events_are_coalesced() {
+        let large = Event::default()
+            .id(1)
+            .data("x".repeat(PASS_THROUGH))
+            .encode();
+        let huge = Event::default()
+            .id(4)
+            .data("x".repeat(PASS_THROUGH_WHERE_COPIED))
+            .encode();
+        let items = vec![
+            large.clone(),
+            large.clone(),
+            event(3).encode(),
+            huge.clone(),
+        ];
+        let body = SseBody::new(stream::iter(items.into_iter().map(Ok::<_, Infallible>)))
+            .__server_copies_frames();
+        let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        assert_eq!(frames[0].len(), 2 * large.len() + wire([3]).len());
+        assert_eq!(frames[1].as_ptr(), huge.as_bytes().as_ptr(), "copied");
     }
 
     /// While frames come out full (a burst), the next frame's buffer is made whole at

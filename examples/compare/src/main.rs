@@ -99,7 +99,7 @@ enum Cmd {
     /// Markdown and its SVG charts.
     Report {
         /// Rounds per variant and workload.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 5)]
         rounds: usize,
         /// The Markdown file to write; the charts go into `benchmarks/` beside it.
         #[arg(long, default_value = "BENCHMARKS.md")]

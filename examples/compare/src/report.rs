@@ -55,8 +55,7 @@ fn size(bytes: usize) -> String {
 
 /// "1.85x less" when ours uses less CPU than the reference, "0.92x (ours uses more)"
 /// otherwise: the reference's CPU divided by ours.
-fn less(reference: f64, ours: f64) -> String {
-    let ratio = reference / ours;
+fn less(ratio: f64) -> String {
     if ratio >= 1.0 {
         format!("{ratio:.2}x less")
     } else {
@@ -69,6 +68,17 @@ impl BurstResult {
         self.rows.iter().find(|row| row.of == variant)
     }
 
+    /// Ours against its reference, round by round (each round runs the two one after
+    /// the other, so they share the machine's state of the moment): the medians of
+    /// the rounds' events/s ratio (ours / reference) and CPU ratio (reference / ours).
+    fn paired(&self, ours: Variant, reference: Variant) -> Option<(f64, f64)> {
+        let (o, r) = (self.row(ours)?, self.row(reference)?);
+        Some((
+            paired(&o.events_per_second, &r.events_per_second),
+            paired(&r.cpu_ns_per_event, &o.cpu_ns_per_event),
+        ))
+    }
+
     /// Median events/s and CPU per event of `variant`.
     fn medians(&self, variant: Variant) -> Option<(f64, f64)> {
         let row = self.row(variant)?;
@@ -79,12 +89,26 @@ impl BurstResult {
     }
 }
 
+/// The median over rounds of `numerator[i] / denominator[i]`.
+fn paired(numerator: &[f64], denominator: &[f64]) -> f64 {
+    let ratios: Vec<f64> = numerator
+        .iter()
+        .zip(denominator)
+        .map(|(n, d)| n / d)
+        .collect();
+    if ratios.is_empty() {
+        f64::NAN
+    } else {
+        median(&ratios)
+    }
+}
+
 /// The Markdown table of one event size.
 pub(crate) fn burst_table(result: &BurstResult) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nBursts of {} events of {} per connection, {} connection(s), {} round(s), medians{}\n",
+        "\nBursts of {} events of {} per connection, {} connection(s), {} round(s), medians (ratios: the median of each round's ratio){}\n",
         result.events,
         size(result.size),
         result.connections,
@@ -105,11 +129,11 @@ pub(crate) fn burst_table(result: &BurstResult) -> String {
         let (vs_rate, vs_cpu) = match row
             .of
             .reference()
-            .and_then(|reference| result.medians(reference).map(|m| (reference, m)))
+            .and_then(|reference| result.paired(row.of, reference).map(|m| (reference, m)))
         {
-            Some((reference, (ref_events, ref_cpu))) => (
-                format!("{:.2}x {}", events / ref_events, reference.name()),
-                less(ref_cpu, cpu),
+            Some((reference, (rate_ratio, cpu_ratio))) => (
+                format!("{rate_ratio:.2}x {}", reference.name()),
+                less(cpu_ratio),
             ),
             None => (String::new(), String::new()),
         };
@@ -157,7 +181,7 @@ pub(crate) fn fanout_table(
     };
     let _ = writeln!(
         out,
-        "\nFan-out: {subscribers} subscribers, {} events of {} {pace}, {rounds} round(s), medians\n",
+        "\nFan-out: {subscribers} subscribers, {} events of {} {pace}, {rounds} round(s), medians (ratios: the median of each round's ratio)\n",
         publish.n,
         size(publish.size)
     );
@@ -170,13 +194,17 @@ pub(crate) fn fanout_table(
             .and_then(Variant::reference)
             .and_then(|r| rows.iter().find(|other| other.of == Some(r)));
         let (vs_rate, vs_cpu) = match reference {
-            Some(reference) => {
-                let (ref_deliveries, ref_cpu) = fanout_medians(reference);
-                (
-                    format!("{:.2}x {}", deliveries / ref_deliveries, reference.variant),
-                    less(ref_cpu, cpu),
-                )
-            }
+            Some(reference) => (
+                format!(
+                    "{:.2}x {}",
+                    paired(&row.deliveries_per_second, &reference.deliveries_per_second),
+                    reference.variant
+                ),
+                less(paired(
+                    &reference.cpu_ns_per_delivery,
+                    &row.cpu_ns_per_delivery,
+                )),
+            ),
             None => (String::new(), String::new()),
         };
         let _ = writeln!(
@@ -333,7 +361,10 @@ fn machine() -> String {
                 .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    // Counted from /proc: this process is pinned to one core by now.
+    let cores = std::fs::read_to_string("/proc/cpuinfo").map_or(0, |info| {
+        info.lines().filter(|l| l.starts_with("processor")).count()
+    });
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|info| {
@@ -384,31 +415,26 @@ pub(crate) fn run(rounds: usize, out: &Path) -> std::io::Result<()> {
 
     let charts_dir = out.parent().unwrap_or(Path::new(".")).join("benchmarks");
     std::fs::create_dir_all(&charts_dir)?;
-    let pair = |result: &BurstResult, pick: fn((f64, f64), (f64, f64)) -> f64| -> [f64; 3] {
-        PAIRS.map(
-            |(ours, reference, _)| match (result.medians(ours), result.medians(reference)) {
-                (Some(o), Some(r)) => pick(o, r),
-                _ => f64::NAN,
-            },
-        )
+    let pair = |result: &BurstResult, cpu: bool| -> [f64; 3] {
+        PAIRS.map(|(ours, reference, _)| {
+            result
+                .paired(ours, reference)
+                .map_or(f64::NAN, |(rate, less)| if cpu { less } else { rate })
+        })
     };
     let cpu_groups: Vec<(String, [f64; 3])> = bursts
         .iter()
-        .map(|r| (size(r.size), pair(r, |o, r| r.1 / o.1)))
+        .map(|r| (size(r.size), pair(r, true)))
         .collect();
     let rate_groups: Vec<(String, [f64; 3])> = bursts
         .iter()
-        .map(|r| (size(r.size), pair(r, |o, r| o.0 / r.0)))
+        .map(|r| (size(r.size), pair(r, false)))
         .collect();
     let fanout_pair = |rows: &[FanoutRow]| -> [f64; 3] {
         PAIRS.map(|(ours, reference, _)| {
-            let find = |v: Variant| {
-                rows.iter()
-                    .find(|row| row.of == Some(v))
-                    .map(fanout_medians)
-            };
+            let find = |v: Variant| rows.iter().find(|row| row.of == Some(v));
             match (find(ours), find(reference)) {
-                (Some(o), Some(r)) => r.1 / o.1,
+                (Some(o), Some(r)) => paired(&r.cpu_ns_per_delivery, &o.cpu_ns_per_delivery),
                 _ => f64::NAN,
             }
         })
@@ -453,7 +479,7 @@ pub(crate) fn run(rounds: usize, out: &Path) -> std::io::Result<()> {
         md,
         "Measured in one run by `cargo run --release -p compare -- report --rounds {rounds}` on: {}. \
          Each server runs in its own process pinned to core 0 (`taskset`), the client on core 1; \
-         variants alternate within each round. Server CPU is the server process's own time on the CPU \
+         variants alternate within each round, each of ours right before its built-in, and every ratio is the median of the rounds' ratios (this machine's speed drifts by up to 3x between minutes; within a round the pair shares the drift). Server CPU is the server process's own time on the CPU \
          (user and system, all threads, from `/proc/PID/task/*/schedstat`) between the start and the end \
          of the measured connections, divided by the events (or deliveries). Every server sets `TCP_NODELAY`. \
          The client checks the count of events of every burst and the data of every fan-out delivery.\n",
@@ -529,8 +555,10 @@ mod tests {
 
     #[test]
     fn ratios_say_which_way() {
-        assert_eq!(less(300.0, 100.0), "3.00x less");
-        assert_eq!(less(90.0, 100.0), "**0.90x (ours uses more)**");
+        assert_eq!(less(3.0), "3.00x less");
+        assert_eq!(less(0.9), "**0.90x (ours uses more)**");
+        // Round by round: a slow round of both does not skew the ratio.
+        assert_eq!(paired(&[2.0, 20.0, 4.0], &[1.0, 10.0, 1.0]), 2.0);
         assert_eq!(size(65536), "64 KiB");
         assert_eq!(size(64), "64 B");
         assert_eq!(nanos(1234.0), "1234 ns");
