@@ -47,6 +47,7 @@
 //! | `tower` | no | `layer`: tower middleware (`Last-Event-ID` in extensions, a limit on open streams, shutdown) |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
 //! | `server` | no | `server::Server`: serves a `Router` with request timeouts, `TCP_NODELAY` and a stop with a deadline (`axum::serve` has none of them) |
+//! | `tls` | no | `Server::tls` and `server::tls_config`: HTTPS with rustls, HTTP/2 or HTTP/1.1 by ALPN (past the browser's six connections per origin) |
 //!
 //! [axum]: https://docs.rs/axum/0.8
 #![cfg_attr(docsrs, feature(doc_cfg))]

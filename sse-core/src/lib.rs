@@ -67,6 +67,7 @@
 //! | `tower` | no | [`SseLayer`]: tower middleware (`LastEventId` in extensions, a limit on open streams, shutdown) |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM, for a graceful stop |
 //! | `server` | no | `server::Server`: a hyper 1 server loop with request timeouts (slowloris), `TCP_NODELAY` and a stop with a deadline |
+//! | `tls` | no | `Server::tls` and `server::tls_config`: HTTPS with rustls, HTTP/2 or HTTP/1.1 by ALPN (past the browser's six connections per origin) |
 //!
 //! # Compatibility
 //!

@@ -26,7 +26,11 @@
 //! It speaks HTTP/1.1 and, on the same port, HTTP/2 with prior knowledge (h2c, for a
 //! proxy that talks h2c to its upstream): every event stream of a client then shares
 //! one connection, a stream the client drops (`RST_STREAM`) ends alone, and a stop
-//! sends `GOAWAY`. (Browsers speak HTTP/2 only over TLS.)
+//! sends `GOAWAY`. Browsers speak HTTP/2 only over TLS: with [`tls`](Server::tls)
+//! (feature `tls`, rustls) it serves HTTPS instead, HTTP/2 or HTTP/1.1 as the client
+//! chooses by ALPN. Over HTTP/2 a browser's event streams to one origin share one
+//! connection, so the limit of six connections per origin of HTTP/1.1 (the seventh
+//! `EventSource` of a page, or of a seventh tab, waits forever) does not apply.
 //!
 //! Any tower service that takes `http::Request<B>` for any body `B` works: an axum
 //! `Router`, `warp::service(filter)`, or `tower::service_fn`.
@@ -69,6 +73,11 @@ use tokio::time::{Instant, Sleep};
 
 use crate::shutdown::{graceful, ShutdownTrigger};
 
+/// The rustls crate, for [`Server::tls`]'s config (feature `tls`).
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use rustls;
+
 /// A hyper server loop with request timeouts, `TCP_NODELAY` and a graceful stop with
 /// a deadline: see the [module docs](self).
 #[must_use]
@@ -78,6 +87,8 @@ pub struct Server {
     body_read_timeout: Duration,
     write_stall_timeout: Duration,
     grace: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl fmt::Debug for Server {
@@ -88,7 +99,7 @@ impl fmt::Debug for Server {
             .field("body_read_timeout", &self.body_read_timeout)
             .field("write_stall_timeout", &self.write_stall_timeout)
             .field("grace", &self.grace)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,7 +112,28 @@ impl Server {
             body_read_timeout: Duration::from_secs(10),
             write_stall_timeout: Duration::from_secs(30),
             grace: Duration::from_secs(5),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Serves HTTPS with `config` (feature `tls`): HTTP/2 or HTTP/1.1, as the client
+    /// chooses by ALPN (a config without ALPN protocols gets `h2` and `http/1.1`). The
+    /// handshake must finish within the [header read
+    /// timeout](Server::header_read_timeout). Build the config with [`tls_config`]
+    /// from PEM files, or yourself.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        let config = if config.alpn_protocols.is_empty() {
+            let mut config = std::sync::Arc::unwrap_or_clone(config);
+            config.alpn_protocols = alpn();
+            std::sync::Arc::new(config)
+        } else {
+            config
+        };
+        self.tls = Some(tokio_rustls::TlsAcceptor::from(config));
+        self
     }
 
     /// How long a write to a client may wait without a byte moving (default 30 s);
@@ -166,6 +198,8 @@ impl Server {
             body_read_timeout,
             write_stall_timeout,
             grace,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
         // `None` from `graceful`: the grace ran out and the connections left were
         // dropped, which is a completed stop too.
@@ -207,6 +241,26 @@ impl Server {
                     timeout: body_read_timeout,
                 });
                 let socket = StallGuard::new(socket, write_stall_timeout);
+                #[cfg(feature = "tls")]
+                if let Some(acceptor) = &tls {
+                    let (acceptor, http, watcher) =
+                        (acceptor.clone(), http.clone(), connections.watcher());
+                    tokio::spawn(async move {
+                        // A handshake that does not finish in time (or fails) closes
+                        // the connection: a client may not hold it for free.
+                        let handshake =
+                            tokio::time::timeout(header_read_timeout, acceptor.accept(socket));
+                        let Ok(Ok(stream)) = handshake.await else {
+                            return;
+                        };
+                        let connection = watcher.watch(
+                            http.serve_connection(TokioIo::new(stream), service)
+                                .into_owned(),
+                        );
+                        let _ = connection.await;
+                    });
+                    continue;
+                }
                 let connection = connections.watch(
                     http.serve_connection(TokioIo::new(socket), service)
                         .into_owned(),
@@ -222,6 +276,53 @@ impl Server {
         .await;
         Ok(())
     }
+}
+
+/// The ALPN protocols of an HTTPS [`Server`]: HTTP/2 first, then HTTP/1.1.
+#[cfg(feature = "tls")]
+fn alpn() -> Vec<Vec<u8>> {
+    vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+}
+
+/// A rustls server config from a PEM certificate chain and a PEM private key (PKCS#8,
+/// PKCS#1 or SEC1), with the ring provider, TLS 1.2 and 1.3, and ALPN `h2` and
+/// `http/1.1` (feature `tls`). For [`Server::tls`].
+///
+/// # Errors
+///
+/// `InvalidInput` (with the file named) when a file cannot be read, holds no
+/// certificate or no key, or the key does not match the certificate.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub fn tls_config(
+    cert_pem: &std::path::Path,
+    key_pem: &std::path::Path,
+) -> io::Result<std::sync::Arc<rustls::ServerConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: &std::path::Path, error: &dyn fmt::Display| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: {error}", what.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(cert_pem)
+        .map_err(|e| invalid(cert_pem, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(cert_pem, &e))?;
+    if certs.is_empty() {
+        return Err(invalid(cert_pem, &"no certificate in the file"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| invalid(key_pem, &e))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(cert_pem, &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid(key_pem, &e))?;
+    config.alpn_protocols = alpn();
+    Ok(std::sync::Arc::new(config))
 }
 
 pin_project! {

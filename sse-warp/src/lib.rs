@@ -40,6 +40,7 @@
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
 //! | `server` | no | `server::Server`: serves `warp::service(filter)` with request timeouts, `TCP_NODELAY` and a stop with a deadline (`warp::serve` has none of them) |
+//! | `tls` | no | `Server::tls` and `server::tls_config`: HTTPS with rustls, HTTP/2 or HTTP/1.1 by ALPN (past the browser's six connections per origin) |
 //!
 //! [warp]: https://docs.rs/warp/0.4
 #![cfg_attr(docsrs, feature(doc_cfg))]

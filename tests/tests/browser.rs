@@ -43,6 +43,11 @@ struct Browser {
 impl Browser {
     /// `None` (skipped) when Chromium or chromedriver is missing outside CI.
     async fn start() -> Option<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`start`](Self::start) with more Chromium flags.
+    async fn start_with(extra: &[&str]) -> Option<Self> {
         let chromium = require_program("chromium", "for the browser tests")?;
         let chromedriver = require_program("chromedriver", "for the browser tests")?;
         let port = free_port();
@@ -58,19 +63,26 @@ impl Browser {
             "chromedriver did not start"
         );
 
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1000,800",
+        ];
+        args.extend_from_slice(extra);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
+        // The HTTPS tests use a throw-away self-signed certificate.
+        capabilities.insert("acceptInsecureCerts".into(), json!(true));
         capabilities.insert(
             "goog:chromeOptions".into(),
-            json!({
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1000,800",
-                ],
-            }),
+            json!({ "binary": chromium, "args": args }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
@@ -248,6 +260,76 @@ where
     browser.close().await;
 }
 
+/// Opens 12 `EventSource`s from one page to the example's `/events` and counts those
+/// that received an event: over HTTPS (HTTP/2 by ALPN) every one of them, and the
+/// page's connection is `h2`; over plain HTTP/1.1, the control, exactly 6 (Chromium's
+/// limit of connections per origin: the 7th stream waits until one closes).
+async fn twelve_event_sources_share_one_http2_connection<F, Fut>(name: &str, serve: F)
+where
+    F: Fn(TcpListener, Countdown, ShutdownSignal) -> Fut,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    const OPEN: &str = "window.source.close(); \
+        window.counts = new Array(12).fill(0); window.sources = []; \
+        for (let i = 0; i < 12; i++) { const s = new EventSource('/events'); \
+        s.onmessage = () => { window.counts[i] += 1; }; window.sources.push(s); } return 12;";
+    const STATE: &str = "return { receiving: window.counts.filter(c => c > 0).length, \
+        protocol: performance.getEntriesByType('navigation')[0].nextHopProtocol };";
+    let _one = BROWSER.lock().await;
+    let Some(browser) = Browser::start_with(&["--ignore-certificate-errors"]).await else {
+        return;
+    };
+    let (cert, key) = sse_tests::self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let config = sse_rs_core::server::tls_config(&cert, &key).expect("a TLS config");
+    for https in [true, false] {
+        // Slow enough to stay open for the whole test, fast enough to see events soon.
+        let countdown = Countdown::new(1000, Duration::from_millis(100));
+        let countdown = if https {
+            countdown.tls(config.clone())
+        } else {
+            countdown
+        };
+        let server = TestServer::start(&serve, countdown).await;
+        let origin = if https {
+            server.url("").replacen("http://", "https://", 1)
+        } else {
+            server.url("")
+        };
+        // The demo page, whose own stream is closed first: its 12 come on top.
+        browser
+            .client()
+            .goto(&format!("{origin}/"))
+            .await
+            .expect("open the page");
+        browser.eval(OPEN).await;
+        let state = if https {
+            browser
+                .wait_for(STATE, Duration::from_secs(10), |v| v["receiving"] == 12)
+                .await
+        } else {
+            // Give the control every chance to open more than it may.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            browser.eval(STATE).await
+        };
+        if https {
+            assert_eq!(state["receiving"], 12, "{name} over HTTPS: {state}");
+            assert_eq!(state["protocol"], "h2", "{name}: {state}");
+            assert_eq!(server.countdown.open_streams(), 12, "{name}");
+        } else {
+            assert_eq!(state["receiving"], 6, "{name} over HTTP/1.1: {state}");
+            assert_eq!(state["protocol"], "http/1.1", "{name}: {state}");
+        }
+        browser
+            .eval("window.sources.forEach(s => s.close()); return 0;")
+            .await;
+        assert!(
+            server.shutdown(Duration::from_secs(10)).await.is_some(),
+            "{name}: no stop"
+        );
+    }
+    browser.close().await;
+}
+
 macro_rules! browser_suite {
     ($name:ident, $serve:path) => {
         mod $name {
@@ -263,6 +345,12 @@ macro_rules! browser_suite {
             #[tokio::test]
             async fn close_button_ends_the_stream() {
                 super::close_button_ends_the_stream(stringify!($name), $serve).await;
+            }
+
+            #[tokio::test]
+            async fn twelve_event_sources_share_one_http2_connection() {
+                super::twelve_event_sources_share_one_http2_connection(stringify!($name), $serve)
+                    .await;
             }
         }
     };

@@ -54,6 +54,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let listener = listener.into_std()?;
+    let tls = countdown.tls_config();
     let (trigger, stop) = Shutdown::new();
     let state = AppState { countdown, stop };
     let (handle_tx, handle_rx) = oneshot::channel();
@@ -71,8 +72,12 @@ pub async fn serve(
                 .disable_signals()
                 .shutdown_timeout(SHUTDOWN_GRACE_SECS)
                 // A client that stops reading loses its connection after 30 s.
-                .on_connect(sse_actix::stall_timeout(std::time::Duration::from_secs(30)))
-                .listen(listener)?
+                .on_connect(sse_actix::stall_timeout(std::time::Duration::from_secs(30)));
+                // HTTPS: HTTP/2 or HTTP/1.1 by ALPN, with actix-web's own rustls support.
+                let server = match tls {
+                    Some(config) => server.listen_rustls_0_23(listener, (*config).clone())?,
+                    None => server.listen(listener)?,
+                }
                 .run();
                 let _ = handle_tx.send(server.handle());
                 server.await

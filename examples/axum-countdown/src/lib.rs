@@ -56,9 +56,10 @@ pub async fn serve(
     countdown: Countdown,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let server = countdown.configure(Server::new(listener));
     let (trigger, stop) = Shutdown::new();
     let app = router(App { countdown, stop });
-    Server::new(listener)
+    server
         .grace(SHUTDOWN_GRACE)
         .serve(app, shutdown, trigger)
         .await

@@ -62,6 +62,13 @@ pub struct Args {
     /// would (the browser then reconnects with `Last-Event-ID`).
     #[arg(long)]
     pub drop_after: Option<u64>,
+    /// Serve HTTPS (HTTP/2 or HTTP/1.1 by ALPN) with this PEM certificate chain, on
+    /// the same port; needs `--tls-key`.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Args {
@@ -72,12 +79,19 @@ impl Args {
     }
 
     /// The countdown these arguments describe.
-    #[must_use]
-    pub fn countdown(&self) -> Countdown {
-        Countdown::new(self.count, Duration::from_millis(self.interval_ms))
+    ///
+    /// # Errors
+    ///
+    /// When `--tls-cert` or `--tls-key` cannot be read or do not make a TLS config.
+    pub fn countdown(&self) -> std::io::Result<Countdown> {
+        let countdown = Countdown::new(self.count, Duration::from_millis(self.interval_ms))
             .keep_alive(Duration::from_millis(self.keep_alive_ms))
             .retry(Duration::from_millis(self.retry_ms))
-            .drop_after(self.drop_after)
+            .drop_after(self.drop_after);
+        Ok(match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => countdown.tls(sse_rs_core::server::tls_config(cert, key)?),
+            _ => countdown,
+        })
     }
 }
 
@@ -105,6 +119,7 @@ pub struct Countdown {
     drop_after: Option<u64>,
     open: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    tls: Option<Arc<sse_rs_core::server::rustls::ServerConfig>>,
 }
 
 impl Countdown {
@@ -119,6 +134,29 @@ impl Countdown {
             drop_after: None,
             open: Arc::default(),
             requests: Arc::default(),
+            tls: None,
+        }
+    }
+
+    /// Serve the demo over HTTPS with `config` (HTTP/2 or HTTP/1.1 by ALPN) instead of
+    /// plain HTTP, on the same port.
+    #[must_use]
+    pub fn tls(mut self, config: Arc<sse_rs_core::server::rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The TLS config to serve with, if any.
+    #[must_use]
+    pub fn tls_config(&self) -> Option<Arc<sse_rs_core::server::rustls::ServerConfig>> {
+        self.tls.clone()
+    }
+
+    /// `server` serving HTTPS when the countdown has a TLS config.
+    pub fn configure(&self, server: sse_rs_core::server::Server) -> sse_rs_core::server::Server {
+        match self.tls_config() {
+            Some(config) => server.tls(config),
+            None => server,
         }
     }
 
@@ -285,12 +323,18 @@ where
 {
     use clap::Parser;
     let args = Args::parse();
+    let countdown = args.countdown()?;
     let listener = tokio::net::TcpListener::bind(args.addr()).await?;
+    let (scheme, over) = if countdown.tls_config().is_some() {
+        ("https", ", HTTP/2 or HTTP/1.1 by ALPN")
+    } else {
+        ("http", "")
+    };
     println!(
-        "{framework} countdown on http://{}/ (events at /events), Ctrl-C to stop",
+        "{framework} countdown on {scheme}://{}/ (events at /events{over}), Ctrl-C to stop",
         listener.local_addr()?
     );
-    serve(listener, args.countdown(), Box::pin(ctrl_c())).await?;
+    serve(listener, countdown, Box::pin(ctrl_c())).await?;
     println!("stopped");
     Ok(())
 }

@@ -33,12 +33,13 @@ pub async fn serve(
     countdown: Countdown,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let server = countdown.configure(Server::new(listener));
     let (trigger, stop) = Shutdown::new();
     let service = tower::service_fn(move |request: Request<_>| {
         let response = handle(&request, &countdown, &stop);
         async move { Ok::<_, Infallible>(response) }
     });
-    Server::new(listener)
+    server
         .grace(SHUTDOWN_GRACE)
         .serve(service, shutdown, trigger)
         .await

@@ -31,6 +31,7 @@ pub async fn serve(
     countdown: Countdown,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let server = countdown.configure(Server::new(listener));
     let (trigger, stop) = Shutdown::new();
     // One handler that matches the path itself: warp's `path("..")` filters make
     // the server future fail the higher-ranked `Send` check of `tokio::spawn`.
@@ -50,7 +51,7 @@ pub async fn serve(
                 _ => StatusCode::NOT_FOUND.into_response(),
             }
         });
-    Server::new(listener)
+    server
         .grace(SHUTDOWN_GRACE)
         .serve(warp::service(routes), shutdown, trigger)
         .await
