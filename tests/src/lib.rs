@@ -520,8 +520,62 @@ impl Nginx {
         http_extra: &str,
         location_extra: &str,
     ) -> Option<Self> {
+        Self::start_with(upstreams, None, http_extra, location_extra).await
+    }
+
+    /// [`start`](Self::start) serving HTTPS with HTTP/2 (`ssl` and `http2`, as most
+    /// deployments have it) with the PEM `cert` and `key`, in front of the same plain
+    /// HTTP/1.1 upstreams (nginx cannot proxy to an h2c upstream but for gRPC).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub async fn start_tls(
+        upstreams: &[SocketAddr],
+        (cert, key): (&std::path::Path, &std::path::Path),
+        http_extra: &str,
+        location_extra: &str,
+    ) -> Option<Self> {
+        Self::start_with(upstreams, Some((cert, key)), http_extra, location_extra).await
+    }
+
+    async fn start_with(
+        upstreams: &[SocketAddr],
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+        http_extra: &str,
+        location_extra: &str,
+    ) -> Option<Self> {
         let nginx = require_program("nginx", "for the reverse-proxy tests")?;
         let port = free_port();
+        let listen = match tls {
+            None => format!("listen 127.0.0.1:{port};"),
+            Some((cert, key)) => {
+                // `http2 on;` since nginx 1.25.1; `listen ... http2` before.
+                let version = std::process::Command::new(&nginx)
+                    .arg("-v")
+                    .output()
+                    .map(|out| String::from_utf8_lossy(&out.stderr).into_owned())
+                    .unwrap_or_default();
+                let numbers: Vec<u32> = version
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .split('.')
+                    .filter_map(|n| n.parse().ok())
+                    .collect();
+                let http2 = if numbers.as_slice() >= [1, 25, 1].as_slice() {
+                    format!("listen 127.0.0.1:{port} ssl;\n        http2 on;")
+                } else {
+                    format!("listen 127.0.0.1:{port} ssl http2;")
+                };
+                format!(
+                    "{http2}\n        ssl_certificate {};\n        ssl_certificate_key {};",
+                    cert.display(),
+                    key.display()
+                )
+            }
+        };
         let dir = std::env::temp_dir().join(format!("sse-tests-nginx-{port}"));
         std::fs::create_dir_all(&dir).expect("nginx's directory");
         let d = dir.display();
@@ -548,7 +602,7 @@ http {{
         {servers}
     }}
     server {{
-        listen 127.0.0.1:{port};
+        {listen}
         location / {{
             # proxy_buffering is on by default; X-Accel-Buffering turns it off.
             proxy_pass http://app;

@@ -260,6 +260,15 @@ where
     browser.close().await;
 }
 
+/// Closes the demo page's own stream and opens 12 to `/events` (its 12 come on top).
+const OPEN_12: &str = "window.source.close(); \
+    window.counts = new Array(12).fill(0); window.sources = []; \
+    for (let i = 0; i < 12; i++) { const s = new EventSource('/events'); \
+    s.onmessage = () => { window.counts[i] += 1; }; window.sources.push(s); } return 12;";
+/// How many of the 12 received an event, and the protocol of the page's connection.
+const STATE_12: &str = "return { receiving: window.counts.filter(c => c > 0).length, \
+    protocol: performance.getEntriesByType('navigation')[0].nextHopProtocol };";
+
 /// Opens 12 `EventSource`s from one page to the example's `/events` and counts those
 /// that received an event: over HTTPS (HTTP/2 by ALPN) every one of them, and the
 /// page's connection is `h2`; over plain HTTP/1.1, the control, exactly 6 (Chromium's
@@ -269,12 +278,6 @@ where
     F: Fn(TcpListener, Countdown, ShutdownSignal) -> Fut,
     Fut: Future<Output = io::Result<()>> + Send + 'static,
 {
-    const OPEN: &str = "window.source.close(); \
-        window.counts = new Array(12).fill(0); window.sources = []; \
-        for (let i = 0; i < 12; i++) { const s = new EventSource('/events'); \
-        s.onmessage = () => { window.counts[i] += 1; }; window.sources.push(s); } return 12;";
-    const STATE: &str = "return { receiving: window.counts.filter(c => c > 0).length, \
-        protocol: performance.getEntriesByType('navigation')[0].nextHopProtocol };";
     let _one = BROWSER.lock().await;
     let Some(browser) = Browser::start_with(&["--ignore-certificate-errors"]).await else {
         return;
@@ -301,20 +304,26 @@ where
             .goto(&format!("{origin}/"))
             .await
             .expect("open the page");
-        browser.eval(OPEN).await;
+        browser.eval(OPEN_12).await;
         let state = if https {
             browser
-                .wait_for(STATE, Duration::from_secs(10), |v| v["receiving"] == 12)
+                .wait_for(STATE_12, Duration::from_secs(10), |v| v["receiving"] == 12)
                 .await
         } else {
             // Give the control every chance to open more than it may.
             tokio::time::sleep(Duration::from_secs(3)).await;
-            browser.eval(STATE).await
+            browser.eval(STATE_12).await
         };
         if https {
             assert_eq!(state["receiving"], 12, "{name} over HTTPS: {state}");
             assert_eq!(state["protocol"], "h2", "{name}: {state}");
-            assert_eq!(server.countdown.open_streams(), 12, "{name}");
+            let streams = &server.countdown;
+            assert!(
+                sse_tests::wait_until(Duration::from_secs(5), || streams.open_streams() == 12)
+                    .await,
+                "{name}: {} streams open",
+                streams.open_streams()
+            );
         } else {
             assert_eq!(state["receiving"], 6, "{name} over HTTP/1.1: {state}");
             assert_eq!(state["protocol"], "http/1.1", "{name}: {state}");
@@ -327,6 +336,66 @@ where
             "{name}: no stop"
         );
     }
+    browser.close().await;
+}
+
+/// The same 12 `EventSource`s through nginx as most deployments have it: HTTPS with
+/// HTTP/2 to the browser, plain HTTP/1.1 to the example (one upstream connection per
+/// stream). All 12 receive, over `h2`, and the example sees 12 streams.
+async fn twelve_event_sources_through_nginx_over_http2<F, Fut>(
+    name: &str,
+    serve: F,
+    browser: &Browser,
+    tls: (&std::path::Path, &std::path::Path),
+) where
+    F: FnOnce(TcpListener, Countdown, ShutdownSignal) -> Fut,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    let server = TestServer::start(serve, Countdown::new(1000, Duration::from_millis(100))).await;
+    let Some(nginx) = Nginx::start_tls(&[server.addr], tls, "", "").await else {
+        return;
+    };
+    browser
+        .client()
+        .goto(&format!("https://127.0.0.1:{}/", nginx.port))
+        .await
+        .expect("open the page through nginx");
+    browser.eval(OPEN_12).await;
+    let state = browser
+        .wait_for(STATE_12, Duration::from_secs(10), |v| v["receiving"] == 12)
+        .await;
+    assert_eq!(state["receiving"], 12, "{name} through nginx: {state}");
+    assert_eq!(state["protocol"], "h2", "{name} through nginx: {state}");
+    // The page's own closed stream may take a write to be noticed behind the proxy.
+    let streams = &server.countdown;
+    assert!(
+        sse_tests::wait_until(Duration::from_secs(5), || streams.open_streams() == 12).await,
+        "{name}: {} streams open upstream",
+        streams.open_streams()
+    );
+    browser
+        .eval("window.sources.forEach(s => s.close()); return 0;")
+        .await;
+    drop(nginx);
+    assert!(server.shutdown(Duration::from_secs(10)).await.is_some());
+}
+
+#[tokio::test]
+async fn twelve_event_sources_through_nginx_over_http2_reach_every_example() {
+    let _one = BROWSER.lock().await;
+    let Some(browser) = Browser::start_with(&["--ignore-certificate-errors"]).await else {
+        return;
+    };
+    let (cert, key) = sse_tests::self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let tls = (cert.as_path(), key.as_path());
+    twelve_event_sources_through_nginx_over_http2("hyper", hyper_countdown::serve, &browser, tls)
+        .await;
+    twelve_event_sources_through_nginx_over_http2("axum", axum_countdown::serve, &browser, tls)
+        .await;
+    twelve_event_sources_through_nginx_over_http2("actix", actix_countdown::serve, &browser, tls)
+        .await;
+    twelve_event_sources_through_nginx_over_http2("warp", warp_countdown::serve, &browser, tls)
+        .await;
     browser.close().await;
 }
 

@@ -1,6 +1,8 @@
 //! HTTPS with HTTP/2 by ALPN, against every countdown example, checked with a real
 //! client that is not ours (`curl --http2`): the SSE response keeps its headers, has
-//! no connection-specific ones, and streams events; HTTP/1.1 over TLS still works.
+//! no connection-specific ones, and streams events; HTTP/1.1 over TLS still works;
+//! and through nginx with `ssl` and HTTP/2 (plain HTTP/1.1 to the example), a resume
+//! with `Last-Event-ID` goes on after that id.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -26,6 +28,16 @@ where
 
 /// `curl -sk <protocol> -D - <url>` for at most `seconds`: (head, body).
 async fn curl(protocol: &str, url: &str, seconds: u32) -> Option<(String, String)> {
+    curl_with(protocol, &[], url, seconds).await
+}
+
+/// [`curl`] with more arguments (before the URL).
+async fn curl_with(
+    protocol: &str,
+    extra: &[&str],
+    url: &str,
+    seconds: u32,
+) -> Option<(String, String)> {
     let curl = require_program("curl", "for the HTTP/2 tests")?;
     let output = tokio::process::Command::new(curl)
         .args([
@@ -35,8 +47,9 @@ async fn curl(protocol: &str, url: &str, seconds: u32) -> Option<(String, String
             "-",
             "--max-time",
             &seconds.to_string(),
-            url,
         ])
+        .args(extra)
+        .arg(url)
         .output()
         .await
         .expect("run curl");
@@ -78,12 +91,48 @@ where
     assert!(server.shutdown(Duration::from_secs(10)).await.is_some());
 }
 
+/// Through nginx with `ssl` and HTTP/2 in front of the example's plain HTTP/1.1: the
+/// SSE headers reach the client over `h2`, and a resume with `Last-Event-ID` goes on
+/// after that id.
+async fn through_nginx_over_http2_a_resume_goes_on_after_the_last_id<F, Fut>(serve: F)
+where
+    F: FnOnce(TcpListener, Countdown, sse_tests::ShutdownSignal) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let server = TestServer::start(serve, Countdown::new(100, Duration::from_millis(1))).await;
+    let (cert, key) = self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let Some(nginx) = sse_tests::Nginx::start_tls(&[server.addr], (&cert, &key), "", "").await
+    else {
+        return;
+    };
+    let url = format!("https://127.0.0.1:{}/events", nginx.port);
+    let Some((head, body)) = curl_with("--http2", &["-H", "Last-Event-ID: 42"], &url, 20).await
+    else {
+        return;
+    };
+    assert!(head.starts_with("http/2 200"), "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    let ids: Vec<&str> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("id: "))
+        .collect();
+    let expected: Vec<String> = (1..=41).rev().map(|n| n.to_string()).collect();
+    assert_eq!(ids, expected, "{body:?}");
+    drop(nginx);
+    assert!(server.shutdown(Duration::from_secs(10)).await.is_some());
+}
+
 macro_rules! http2_suite {
     ($name:ident, $serve:path) => {
         mod $name {
             #[tokio::test]
             async fn an_event_stream_over_http2_has_the_sse_headers_and_streams() {
                 super::an_event_stream_over_http2_has_the_sse_headers_and_streams($serve).await;
+            }
+
+            #[tokio::test]
+            async fn through_nginx_over_http2_a_resume_goes_on_after_the_last_id() {
+                super::through_nginx_over_http2_a_resume_goes_on_after_the_last_id($serve).await;
             }
         }
     };

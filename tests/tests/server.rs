@@ -222,6 +222,62 @@ async fn an_event_stream_over_h2c_ends_alone_when_reset() {
     );
 }
 
+/// Reads 16 MiB from one stream of `client` while another stream of the same
+/// connection is never read; `false` when the read stream stalled for 3 s.
+async fn read_past_an_unread_stream(client: &reqwest::Client, addr: SocketAddr) -> bool {
+    let open = || {
+        client
+            .get(format!("http://{addr}/events"))
+            .header("accept", "text/event-stream")
+            .send()
+    };
+    let unread = open().await.unwrap();
+    assert_eq!(unread.version(), reqwest::Version::HTTP_2);
+    // Let the unread stream fill its window first.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut read = open().await.unwrap();
+    let mut bytes = 0_usize;
+    while bytes < 16 << 20 {
+        let Ok(chunk) = tokio::time::timeout(Duration::from_secs(3), read.chunk()).await else {
+            return false;
+        };
+        bytes += chunk.unwrap().expect("the read stream ended").len();
+    }
+    drop(unread);
+    true
+}
+
+/// HTTP/2 flow control: a stream whose client stops reading fills its own window and
+/// waits, and the other streams on the same connection go on: the read one gets
+/// 16 MiB (reqwest's windows: 2 MiB per stream, 5 MiB per connection), and the
+/// unread one is still open meanwhile. The control shows what is being checked: a
+/// client whose stream window is as large as its connection window lets the unread
+/// stream take the whole connection window, and then the other stream stalls.
+#[tokio::test]
+async fn a_stream_that_is_not_read_does_not_hold_back_the_others() {
+    let (addr, dropped) = start_firehose(Duration::from_secs(30)).await;
+    assert!(
+        read_past_an_unread_stream(&h2c_client(), addr).await,
+        "the read stream stalled behind the unread one"
+    );
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "a stream was dropped, not held"
+    );
+
+    let one_window = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .http2_initial_stream_window_size(1 << 20)
+        .http2_initial_connection_window_size(1 << 20)
+        .build()
+        .unwrap();
+    assert!(
+        !read_past_an_unread_stream(&one_window, addr).await,
+        "control: with one window for the stream and the connection, nothing stalled"
+    );
+}
+
 /// The countdown examples that run on `Server` speak h2c on their port: checked with
 /// an HTTP/2 client the project did not write (`curl --http2-prior-knowledge`).
 #[tokio::test]
