@@ -122,12 +122,55 @@ where
     assert!(server.shutdown(Duration::from_secs(10)).await.is_some());
 }
 
+/// Over HTTPS and HTTP/2, keep-alive comments fill the gaps between events, and a
+/// stop ends the stream cleanly (`GOAWAY`, then the stream's end): curl, reading the
+/// whole time, exits with success long before its time limit, having seen both.
+async fn over_http2_keep_alive_flows_and_a_stop_ends_the_stream_cleanly<F, Fut>(serve: F)
+where
+    F: FnOnce(TcpListener, Countdown, sse_tests::ShutdownSignal) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let countdown =
+        Countdown::new(1000, Duration::from_millis(300)).keep_alive(Duration::from_millis(60));
+    let server = start_tls(serve, countdown).await;
+    let Some(curl) = require_program("curl", "for the HTTP/2 tests") else {
+        return;
+    };
+    let url = server.url("/events").replacen("http://", "https://", 1);
+    let child = tokio::process::Command::new(curl)
+        .args(["-sk", "--http2", "-N", "--max-time", "30", &url])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run curl");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let started = std::time::Instant::now();
+    assert!(server.shutdown(Duration::from_secs(10)).await.is_some());
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("curl still reading after the stop")
+        .expect("curl's output");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let body = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(
+        output.status.success(),
+        "curl: {:?}, {body:?}",
+        output.status
+    );
+    assert!(body.contains("id: 1000\n"), "{body:?}");
+    assert!(body.contains(":\n\n"), "no keep-alive comment: {body:?}");
+}
+
 macro_rules! http2_suite {
     ($name:ident, $serve:path) => {
         mod $name {
             #[tokio::test]
             async fn an_event_stream_over_http2_has_the_sse_headers_and_streams() {
                 super::an_event_stream_over_http2_has_the_sse_headers_and_streams($serve).await;
+            }
+
+            #[tokio::test]
+            async fn over_http2_keep_alive_flows_and_a_stop_ends_the_stream_cleanly() {
+                super::over_http2_keep_alive_flows_and_a_stop_ends_the_stream_cleanly($serve).await;
             }
 
             #[tokio::test]
