@@ -185,3 +185,37 @@ http2_suite!(hyper, hyper_countdown::serve);
 http2_suite!(axum, axum_countdown::serve);
 http2_suite!(warp, warp_countdown::serve);
 http2_suite!(actix, actix_countdown::serve);
+
+/// The chat example over HTTPS: its event stream comes over HTTP/2 with the SSE
+/// headers and the ticker's events.
+#[tokio::test]
+async fn the_chat_example_serves_its_stream_over_http2() {
+    let (cert, key) = self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let config = sse_rs_core::server::tls_config(&cert, &key).expect("a TLS config");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(axum_broadcast::serve_https(
+        listener,
+        config,
+        sse_rs_core::hub::Hub::new(),
+        Duration::from_millis(50),
+        async {
+            let _ = stopped.await;
+        },
+        Duration::from_secs(1),
+    ));
+    let url = format!("https://{addr}/events");
+    let Some((head, body)) = curl("--http2", &url, 1).await else {
+        return;
+    };
+    assert!(head.starts_with("http/2 200"), "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    assert!(body.contains("event: tick\n"), "{body:?}");
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the chat example did not stop")
+        .unwrap()
+        .unwrap();
+}

@@ -296,12 +296,42 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> io::Result<()> {
+    serve_with(listener, None, broker, tick, shutdown, grace).await
+}
+
+/// [`serve`] over HTTPS with `tls` (HTTP/2 or HTTP/1.1 by ALPN): past the browser's
+/// six connections per origin, for users with many tabs open.
+///
+/// # Errors
+///
+/// As [`serve`].
+pub async fn serve_https(
+    listener: TcpListener,
+    tls: std::sync::Arc<sse_axum::server::rustls::ServerConfig>,
+    broker: impl Into<Broker>,
+    tick: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> io::Result<()> {
+    serve_with(listener, Some(tls), broker, tick, shutdown, grace).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    tls: Option<std::sync::Arc<sse_axum::server::rustls::ServerConfig>>,
+    broker: impl Into<Broker>,
+    tick: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> io::Result<()> {
     let (trigger, stop) = Shutdown::new();
     let instance = listener.local_addr()?.to_string();
     let app = app(broker, &instance, stop, tick);
     // `axum::serve` would set no request timeouts.
-    sse_axum::server::Server::new(listener)
-        .grace(grace)
-        .serve(app, shutdown, trigger)
-        .await
+    let server = sse_axum::server::Server::new(listener).grace(grace);
+    let server = match tls {
+        Some(config) => server.tls(config),
+        None => server,
+    };
+    server.serve(app, shutdown, trigger).await
 }

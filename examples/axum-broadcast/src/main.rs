@@ -32,14 +32,26 @@ struct Args {
     /// dropped (a client that stopped reading would hold the stop up forever).
     #[arg(long, default_value_t = 5000)]
     shutdown_grace_ms: u64,
+    /// Serve HTTPS (HTTP/2 or HTTP/1.1 by ALPN) with this PEM certificate chain, on
+    /// the same port; needs `--tls-key`.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> io::Result<()> {
     let args = Args::parse();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(sse_axum::server::tls_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)).await?;
     println!(
-        "broadcast on http://{}/ , Ctrl-C (or SIGTERM) to stop",
+        "broadcast on {}://{}/ , Ctrl-C (or SIGTERM) to stop",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?
     );
     let broker: Broker = match &args.redis {
@@ -56,14 +68,13 @@ async fn main() -> io::Result<()> {
         }
     };
     // Ctrl-C or SIGTERM (systemd, Docker, Kubernetes): a graceful stop.
-    axum_broadcast::serve(
-        listener,
-        broker,
-        Duration::from_millis(args.tick_ms),
-        sse_axum::shutdown::os_signal(),
-        Duration::from_millis(args.shutdown_grace_ms),
-    )
-    .await?;
+    let tick = Duration::from_millis(args.tick_ms);
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    let stop = sse_axum::shutdown::os_signal();
+    match tls {
+        Some(tls) => axum_broadcast::serve_https(listener, tls, broker, tick, stop, grace).await?,
+        None => axum_broadcast::serve(listener, broker, tick, stop, grace).await?,
+    }
     println!("stopped");
     Ok(())
 }
