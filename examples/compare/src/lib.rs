@@ -234,19 +234,51 @@ async fn serve_raw(listener: tokio::net::TcpListener) -> io::Result<()> {
     }
 }
 
-/// Serves `variant` on `addr` until the process ends.
+/// A TLS config to serve HTTPS with (HTTP/2 or HTTP/1.1 by ALPN), or plain HTTP.
+pub type Tls = Option<std::sync::Arc<sse_rs_core::server::rustls::ServerConfig>>;
+
+/// Serves `variant` on `addr` until the process ends: plain HTTP/1.1 (as each
+/// framework serves it by default), or with `tls` HTTPS with HTTP/2 by ALPN (the
+/// core's `Server` for hyper, axum and warp, ours and built-in alike; actix-web's own
+/// rustls support for actix). The raw writer speaks plain HTTP/1.1 only.
 ///
 /// # Errors
 ///
 /// When the address cannot be bound.
-pub fn serve(variant: Variant, addr: SocketAddr) -> io::Result<()> {
+pub fn serve(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
     match variant {
-        Variant::SseActix | Variant::ActixWebLab => serve_actix(variant, addr),
+        Variant::SseActix | Variant::ActixWebLab => serve_actix(variant, addr, tls),
         _ => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(serve_tokio(variant, addr)),
+            .block_on(serve_tokio(variant, addr, tls)),
     }
+}
+
+/// Serves `service` over HTTPS with the core's `Server` until the process ends.
+async fn serve_https<S, B>(
+    listener: tokio::net::TcpListener,
+    config: std::sync::Arc<sse_rs_core::server::rustls::ServerConfig>,
+    service: S,
+) -> io::Result<()>
+where
+    S: tower::Service<
+            http::Request<sse_rs_core::server::ReadTimeoutBody<hyper::body::Incoming>>,
+            Response = http::Response<B>,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<sse_rs_core::BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<sse_rs_core::BoxError>,
+{
+    let (trigger, _streams) = sse_rs_core::shutdown::Shutdown::new();
+    sse_rs_core::server::Server::new(listener)
+        .tls(config)
+        .serve(service, std::future::pending(), trigger)
+        .await
 }
 
 /// Serves the sse-axum fan-out app on `addr` with the sse-redis backplane at `url`
@@ -268,7 +300,7 @@ pub fn serve_redis(addr: SocketAddr, url: &str, prefix: &str) -> io::Result<()> 
                 .await
                 .map_err(io::Error::other)?;
             let listener = tokio::net::TcpListener::from_std(listen(addr)?)?;
-            serve_axum(Variant::SseAxum, listener, Broadcast::Redis(hub)).await
+            serve_axum(Variant::SseAxum, listener, Broadcast::Redis(hub), None).await
         })
 }
 
@@ -303,17 +335,18 @@ fn warp_builtin_burst(
     }))
 }
 
-async fn serve_tokio(variant: Variant, addr: SocketAddr) -> io::Result<()> {
+async fn serve_tokio(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listen(addr)?)?;
     let broadcast = Broadcast::new(is_ours(variant));
     match variant {
-        Variant::SseAxum | Variant::AxumBuiltin => serve_axum(variant, listener, broadcast).await,
+        Variant::SseAxum | Variant::AxumBuiltin => {
+            serve_axum(variant, listener, broadcast, tls).await
+        }
         Variant::SseWarp | Variant::WarpBuiltin => {
-            serve_warp(variant, listener, broadcast).await;
-            Ok(())
+            serve_warp(variant, listener, broadcast, tls).await
         }
         Variant::RawWriter => serve_raw(listener).await,
-        _ => serve_hyper(listener, broadcast).await,
+        _ => serve_hyper(listener, broadcast, tls).await,
     }
 }
 
@@ -321,6 +354,7 @@ async fn serve_axum(
     variant: Variant,
     listener: tokio::net::TcpListener,
     broadcast: Broadcast,
+    tls: Tls,
 ) -> io::Result<()> {
     use axum::extract::{Query, State};
     use axum::response::{IntoResponse, Response};
@@ -376,10 +410,18 @@ async fn serve_axum(
                 }),
             )
             .with_state(broadcast);
-    axum::serve(listener, app).await
+    match tls {
+        Some(config) => serve_https(listener, config, app).await,
+        None => axum::serve(listener, app).await,
+    }
 }
 
-async fn serve_warp(variant: Variant, listener: tokio::net::TcpListener, broadcast: Broadcast) {
+async fn serve_warp(
+    variant: Variant,
+    listener: tokio::net::TcpListener,
+    broadcast: Broadcast,
+    tls: Tls,
+) -> io::Result<()> {
     use warp::filters::path::FullPath;
     use warp::Filter;
     use warp::Reply;
@@ -413,43 +455,64 @@ async fn serve_warp(variant: Variant, listener: tokio::net::TcpListener, broadca
                 }
             }
         });
-    warp::serve(route).incoming(listener).run().await;
+    match tls {
+        Some(config) => serve_https(listener, config, warp::service(route)).await,
+        None => {
+            warp::serve(route).incoming(listener).run().await;
+            Ok(())
+        }
+    }
 }
 
-async fn serve_hyper(listener: tokio::net::TcpListener, broadcast: Broadcast) -> io::Result<()> {
+type HyperBody = http_body_util::combinators::BoxBody<bytes::Bytes, sse_rs_core::BoxError>;
+
+/// The hyper variant's routes, for any request body.
+async fn hyper_handle(broadcast: Broadcast, uri: http::Uri) -> hyper::Response<HyperBody> {
     use http_body_util::{BodyExt, Full};
-    type Body = http_body_util::combinators::BoxBody<bytes::Bytes, sse_rs_core::BoxError>;
-    fn text(text: String) -> hyper::Response<Body> {
+    fn text(text: String) -> hyper::Response<HyperBody> {
         hyper::Response::new(
             Full::new(bytes::Bytes::from(text))
                 .map_err(|never| match never {})
                 .boxed(),
         )
     }
+    let query = uri.query();
+    match uri.path() {
+        "/fanout" => sse_rs_core::SseBody::new(broadcast.subscribe_hub())
+            .into_response()
+            .map(BodyExt::boxed),
+        "/publish" => {
+            broadcast.run(Publish::parse(query)).await;
+            text("published".into())
+        }
+        "/subscribers" => text(broadcast.subscribers().to_string()),
+        _ => sse_rs_core::SseBody::new(ours(Burst::parse(query)))
+            .into_response()
+            .map(BodyExt::boxed),
+    }
+}
+
+async fn serve_hyper(
+    listener: tokio::net::TcpListener,
+    broadcast: Broadcast,
+    tls: Tls,
+) -> io::Result<()> {
+    if let Some(config) = tls {
+        let service = tower::service_fn(move |request: http::Request<_>| {
+            let broadcast = broadcast.clone();
+            async move { Ok::<_, Infallible>(hyper_handle(broadcast, request.uri().clone()).await) }
+        });
+        return serve_https(listener, config, service).await;
+    }
     loop {
         let (socket, _) = listener.accept().await?;
         let broadcast = broadcast.clone();
-        let service =
-            hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let service = hyper::service::service_fn(
+            move |request: hyper::Request<hyper::body::Incoming>| {
                 let broadcast = broadcast.clone();
-                async move {
-                    let query = request.uri().query();
-                    let response: hyper::Response<Body> = match request.uri().path() {
-                        "/fanout" => sse_rs_core::SseBody::new(broadcast.subscribe_hub())
-                            .into_response()
-                            .map(BodyExt::boxed),
-                        "/publish" => {
-                            broadcast.run(Publish::parse(query)).await;
-                            text("published".into())
-                        }
-                        "/subscribers" => text(broadcast.subscribers().to_string()),
-                        _ => sse_rs_core::SseBody::new(ours(Burst::parse(query)))
-                            .into_response()
-                            .map(BodyExt::boxed),
-                    };
-                    Ok::<_, Infallible>(response)
-                }
-            });
+                async move { Ok::<_, Infallible>(hyper_handle(broadcast, request.uri().clone()).await) }
+            },
+        );
         tokio::spawn(
             hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(socket), service),
@@ -457,11 +520,11 @@ async fn serve_hyper(listener: tokio::net::TcpListener, broadcast: Broadcast) ->
     }
 }
 
-fn serve_actix(variant: Variant, addr: SocketAddr) -> io::Result<()> {
+fn serve_actix(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
     use actix_web::{web, App, Either, HttpServer};
     let broadcast = Broadcast::new(is_ours(variant));
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(broadcast.clone()))
                 .route(
@@ -512,8 +575,11 @@ fn serve_actix(variant: Variant, addr: SocketAddr) -> io::Result<()> {
                 )
         })
         .workers(1)
-        .disable_signals()
-        .listen(listen(addr)?)?
+        .disable_signals();
+        match tls {
+            Some(config) => server.listen_rustls_0_23(listen(addr)?, (*config).clone())?,
+            None => server.listen(listen(addr)?)?,
+        }
         .run()
         .await
     })

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use compare::{read_burst, Burst, Variant};
 
+mod h2;
 mod reliability;
 mod report;
 
@@ -190,6 +191,32 @@ enum Cmd {
         /// Port on 127.0.0.1.
         #[arg(long)]
         port: u16,
+        /// Serve HTTPS (HTTP/2 or HTTP/1.1 by ALPN) with this PEM certificate chain.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of `--tls-cert`.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Bursts over HTTPS and HTTP/2, measured by h2load (nghttp2's client, which the
+    /// project did not write): many streams on one connection, and one stream per
+    /// connection, every variant in alternation; events/s and server CPU per event.
+    H2 {
+        /// Rounds per variant; medians, ratios paired by round.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Events per stream.
+        #[arg(long, default_value_t = 20_000)]
+        events: u64,
+        /// Bytes of data per event.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Streams per run: on one connection, or one per connection.
+        #[arg(long, default_value_t = 10)]
+        streams: usize,
+        /// Where to write the JSON results.
+        #[arg(long, default_value = "target/compare-h2.json")]
+        json: PathBuf,
     },
 }
 
@@ -289,9 +316,30 @@ fn main() -> std::io::Result<()> {
             redis,
             prefix,
         } => serve_broadcast(port, redis.as_deref(), &prefix),
-        Cmd::Serve { variant, port } => {
-            compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        Cmd::Serve {
+            variant,
+            port,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(sse_rs_core::server::tls_config(&cert, &key)?),
+                _ => None,
+            };
+            compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)), tls)
         }
+        Cmd::H2 {
+            rounds,
+            events,
+            size,
+            streams,
+            json,
+        } => h2::run(
+            rounds.max(1),
+            Burst { n: events, size },
+            streams.max(1),
+            &json,
+        ),
         Cmd::Bench {
             rounds,
             events,
@@ -356,7 +404,7 @@ fn serve_broadcast(port: u16, redis: Option<&str>, prefix: &str) -> std::io::Res
 }
 
 /// A server process, ended when dropped.
-struct Server(Child);
+struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -17,7 +17,7 @@ async fn start(variant: Variant) -> SocketAddr {
         .unwrap()
         .port();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    std::thread::spawn(move || compare::serve(variant, addr));
+    std::thread::spawn(move || compare::serve(variant, addr, None));
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return addr;
@@ -64,5 +64,67 @@ async fn every_variant_fans_out_every_event_to_every_subscriber() {
         assert!(result.server_cpu_ns.is_some());
         assert_eq!(result.latency_ns.len(), 1000);
         assert!(result.latency_ms(0.5) >= 0.0);
+    }
+}
+
+/// Over HTTPS and HTTP/2, every variant serves the same burst to h2load (nghttp2's
+/// client): streams on one connection, each with exactly the burst's bytes.
+#[tokio::test]
+async fn every_variant_serves_bursts_over_http2_to_h2load() {
+    if std::process::Command::new("h2load")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "h2load is missing under CI"
+        );
+        eprintln!("h2load not found: skipped (Debian: nghttp2-client)");
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("h2-cert.pem"), dir.join("h2-key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let config = sse_rs_core::server::tls_config(&cert, &key).unwrap();
+    for variant in Variant::ALL {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let tls = Some(config.clone());
+        std::thread::spawn(move || compare::serve(variant, addr, tls));
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let output = tokio::process::Command::new("h2load")
+            .args(["-n", "4", "-c", "1", "-m", "4"])
+            .arg(format!("https://{addr}/burst?n=500&size=64"))
+            .output()
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("4 succeeded"), "{}: {text}", variant.name());
+        // "id: N\nevent: tick\ndata: <64>\n\n" is 89 bytes and N's digits; warp's
+        // built-in writes no space after its three colons.
+        let fixed: u64 = if variant == Variant::WarpBuiltin {
+            86
+        } else {
+            89
+        };
+        let digits: u64 = (1..=500_u64).map(|id| id.to_string().len() as u64).sum();
+        let expected = 4 * (500 * fixed + digits);
+        assert!(
+            text.contains(&format!("({expected}) data")),
+            "{}: expected {expected} data bytes: {text}",
+            variant.name()
+        );
     }
 }
