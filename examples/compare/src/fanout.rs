@@ -296,7 +296,7 @@ async fn subscriber(
     Ok((latencies, last))
 }
 
-fn record(item: &sse_rs_core::decode::Decoded, now: u128, latencies: &mut Vec<u64>) {
+pub(crate) fn record(item: &sse_rs_core::decode::Decoded, now: u128, latencies: &mut Vec<u64>) {
     if let sse_rs_core::decode::Decoded::Event(event) = item {
         if let Some(sent) = event
             .data

@@ -120,7 +120,13 @@ fn h2load(pinned: bool, shape: Shape, url: &str) -> std::io::Result<H2load> {
     parse(&text).ok_or_else(|| std::io::Error::other(format!("unreadable h2load output: {text}")))
 }
 
-pub(crate) fn run(rounds: usize, burst: Burst, streams: usize, json: &Path) -> std::io::Result<()> {
+pub(crate) fn run(
+    rounds: usize,
+    burst: Burst,
+    streams: usize,
+    subscribers: usize,
+    json: &Path,
+) -> std::io::Result<()> {
     let shapes = [
         Shape {
             name: "1 connection",
@@ -207,10 +213,70 @@ pub(crate) fn run(rounds: usize, burst: Burst, streams: usize, json: &Path) -> s
         "{}",
         table(&rows, &variants, &shapes, burst, streams, rounds)
     );
+
+    // Fan-out: every subscriber on a TLS connection of its own, as browser tabs are.
+    let client = compare::fanout_h2::client_config(Path::new(&cert))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let publish = compare::fanout::Publish {
+        n: 1000,
+        size: 64,
+        rate: 0,
+    };
+    let mut fan: Vec<crate::FanoutRow> = variants
+        .iter()
+        .map(|&v| crate::FanoutRow::new(v.name(), Some(v)))
+        .collect();
+    let total = rounds * variants.len();
+    let mut done = 0;
+    for round in 1..=rounds {
+        for (v, &variant) in variants.iter().enumerate() {
+            let value = clap::ValueEnum::to_possible_value(&variant)
+                .map(|p| p.get_name().to_owned())
+                .unwrap_or_default();
+            let args = [
+                "serve",
+                "--variant",
+                &value,
+                "--tls-cert",
+                &cert,
+                "--tls-key",
+                &key,
+            ];
+            let (server, addr) = start_with(variant.name(), &args, pinned)?;
+            let result = runtime.block_on(compare::fanout_h2::run_fanout_h2(
+                addr,
+                &client,
+                subscribers,
+                publish,
+                Some(server.0.id()),
+            ))?;
+            drop(server);
+            done += 1;
+            progress(
+                done,
+                total,
+                &format!(
+                    "round {round}: {:<20} fan-out over HTTP/2: {}",
+                    variant.name(),
+                    crate::fanout_summary(&result)
+                ),
+            );
+            fan[v].push(&result);
+        }
+    }
+    println!("\nOver HTTPS and HTTP/2, each subscriber on a TLS connection of its own:");
+    print!(
+        "{}",
+        crate::report::fanout_table(&fan, subscribers, publish, rounds)
+    );
     let report = serde_json::json!({
         "workload": { "kind": "h2-burst", "events": burst.n, "size": burst.size, "streams": streams, "rounds": rounds, "pinned": pinned },
         "shapes": shapes,
         "results": rows,
+        "fanout": crate::report::fanout_json(&fan, subscribers, publish, rounds),
     });
     write_json(json, &report)
 }

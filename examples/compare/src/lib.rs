@@ -7,6 +7,7 @@
 //! for the client's delayed ACK (Nagle's algorithm would hold it back ~40 ms).
 
 pub mod fanout;
+pub mod fanout_h2;
 pub mod live;
 
 use fanout::{Broadcast, Publish};

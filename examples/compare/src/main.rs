@@ -201,6 +201,7 @@ enum Cmd {
     /// Bursts over HTTPS and HTTP/2, measured by h2load (nghttp2's client, which the
     /// project did not write): many streams on one connection, and one stream per
     /// connection, every variant in alternation; events/s and server CPU per event.
+    /// Then fan-out over HTTP/2 (our client): deliveries/s, latency, CPU per delivery.
     H2 {
         /// Rounds per variant; medians, ratios paired by round.
         #[arg(long, default_value_t = 3)]
@@ -214,6 +215,10 @@ enum Cmd {
         /// Streams per run: on one connection, or one per connection.
         #[arg(long, default_value_t = 10)]
         streams: usize,
+        /// Subscribers of the fan-out (each on a TLS connection of its own); 1000
+        /// events of 64 bytes are published as fast as possible.
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
         /// Where to write the JSON results.
         #[arg(long, default_value = "target/compare-h2.json")]
         json: PathBuf,
@@ -333,11 +338,13 @@ fn main() -> std::io::Result<()> {
             events,
             size,
             streams,
+            subscribers,
             json,
         } => h2::run(
             rounds.max(1),
             Burst { n: events, size },
             streams.max(1),
+            subscribers.max(1),
             &json,
         ),
         Cmd::Bench {

@@ -68,7 +68,8 @@ async fn every_variant_fans_out_every_event_to_every_subscriber() {
 }
 
 /// Over HTTPS and HTTP/2, every variant serves the same burst to h2load (nghttp2's
-/// client): streams on one connection, each with exactly the burst's bytes.
+/// client): streams on one connection, each with exactly the burst's bytes; and fans
+/// every event out to every subscriber.
 #[tokio::test]
 async fn every_variant_serves_bursts_over_http2_to_h2load() {
     if std::process::Command::new("h2load")
@@ -89,6 +90,7 @@ async fn every_variant_serves_bursts_over_http2_to_h2load() {
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
     let config = sse_rs_core::server::tls_config(&cert, &key).unwrap();
+    let client = compare::fanout_h2::client_config(&cert).unwrap();
     for variant in Variant::ALL {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -126,5 +128,16 @@ async fn every_variant_serves_bursts_over_http2_to_h2load() {
             "{}: expected {expected} data bytes: {text}",
             variant.name()
         );
+
+        // Fan-out over HTTP/2, each subscriber on a TLS connection of its own.
+        let publish = compare::fanout::Publish {
+            n: 20,
+            size: 64,
+            rate: 0,
+        };
+        let result = compare::fanout_h2::run_fanout_h2(addr, &client, 10, publish, None)
+            .await
+            .unwrap();
+        assert_eq!(result.deliveries, 200, "{}", variant.name());
     }
 }
