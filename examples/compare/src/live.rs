@@ -45,8 +45,39 @@ pub fn page(host: &str, ports: [u16; 4]) -> String {
     )
 }
 
-async fn bind(port: u16) -> io::Result<TcpListener> {
-    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
+/// Binds `port` of 127.0.0.1; a port in use says which, and how to pick others (the
+/// page takes `--port`, its servers the four ports after it).
+async fn bind(port: u16, page: u16) -> io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await
+        .map_err(|error| {
+            if error.kind() == io::ErrorKind::AddrInUse {
+                io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!(
+                        "port {port} on 127.0.0.1 is taken (another program, or a comparison already running); \
+                         the page uses --port {page} and its servers the next four ports: pick others with \
+                         `cargo run -p compare -- live --port {}`",
+                        page.saturating_add(10)
+                    ),
+                )
+            } else {
+                error
+            }
+        })
+}
+
+/// The page's listener and its four servers', all bound before anything starts.
+async fn bind_all(port: u16) -> io::Result<(TcpListener, [TcpListener; 4])> {
+    let page = bind(port, port).await?;
+    let mut servers = Vec::with_capacity(4);
+    for offset in 1..=4 {
+        servers.push(bind(port.saturating_add(offset), port).await?);
+    }
+    let servers: [TcpListener; 4] = servers
+        .try_into()
+        .map_err(|_| io::Error::other("four listeners"))?;
+    Ok((page, servers))
 }
 
 /// Runs the four countdown servers and the page until Ctrl-C.
@@ -60,37 +91,29 @@ pub fn run(port: u16, interval: Duration, count: u64) -> io::Result<()> {
         .build()?
         .block_on(async move {
             let ports = [1, 2, 3, 4].map(|offset| port.saturating_add(offset));
+            let (listener, [hyper, axum, actix, warp]) = bind_all(port).await?;
             let (trigger, signal) = Shutdown::new();
             let signal_of = |signal: &Shutdown| -> Signal { Box::pin(signal.clone().wait()) };
             let countdown = || Countdown::new(count, interval);
             let servers = vec![
                 tokio::spawn(hyper_countdown::serve(
-                    bind(ports[0]).await?,
+                    hyper,
                     countdown(),
                     signal_of(&signal),
                 )),
-                tokio::spawn(axum_countdown::serve(
-                    bind(ports[1]).await?,
-                    countdown(),
-                    signal_of(&signal),
-                )),
+                tokio::spawn(axum_countdown::serve(axum, countdown(), signal_of(&signal))),
                 tokio::spawn(actix_countdown::serve(
-                    bind(ports[2]).await?,
+                    actix,
                     countdown(),
                     signal_of(&signal),
                 )),
-                tokio::spawn(warp_countdown::serve(
-                    bind(ports[3]).await?,
-                    countdown(),
-                    signal_of(&signal),
-                )),
+                tokio::spawn(warp_countdown::serve(warp, countdown(), signal_of(&signal))),
             ];
             let html = page("127.0.0.1", ports);
             let app = axum::Router::new().route(
                 "/",
                 axum::routing::get(move || async move { axum::response::Html(html) }),
             );
-            let listener = bind(port).await?;
             println!(
                 "side by side on http://{}/ (servers on ports {:?}), Ctrl-C to stop",
                 listener.local_addr()?,
@@ -116,6 +139,25 @@ pub fn run(port: u16, interval: Duration, count: u64) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A port in use is named, with the way to pick others; nothing is left bound.
+    #[tokio::test]
+    async fn a_taken_port_is_named_with_the_way_out() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        // The page's port, then one of its servers' (the page two ports before; a
+        // port between them taken by someone else is named instead, as it should be).
+        for page in [port, port.saturating_sub(2)] {
+            let error = bind_all(page).await.expect_err("a taken port binds");
+            let text = error.to_string();
+            assert_eq!(error.kind(), io::ErrorKind::AddrInUse, "{text}");
+            assert!(text.contains(" is taken "), "{text}");
+            assert!(text.contains("-- live --port "), "{text}");
+            if page == port {
+                assert!(text.contains(&format!("port {port} ")), "{text}");
+            }
+        }
+    }
 
     #[test]
     fn the_page_has_one_pane_per_server_on_its_own_port() {

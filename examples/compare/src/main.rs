@@ -225,7 +225,17 @@ enum Cmd {
     },
 }
 
-fn main() -> std::io::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("compare: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> std::io::Result<()> {
     let command = Cli::parse().command.unwrap_or(Cmd::Live {
         port: 8083,
         interval_ms: 1000,
