@@ -388,13 +388,36 @@ pub async fn run_fanout_spread(
         .into_iter()
         .map(|socket| tokio::spawn(subscriber(socket, publish.n)))
         .collect();
+    measure(readers, publish, deadline, server, move |path| async move {
+        request(addr, "POST", &path).await
+    })
+    .await
+}
+
+/// A subscriber's task: the latency of every event it got, and when the last came.
+pub(crate) type Reader = tokio::task::JoinHandle<std::io::Result<(Vec<u64>, u128)>>;
+
+/// Publishes (`send` makes the request for the `/publish` path it is given), waits
+/// until every reader has every event or `deadline` passes, and measures: deliveries,
+/// latencies, time, and the CPU time of the server process, if given.
+pub(crate) async fn measure<F, P>(
+    readers: Vec<Reader>,
+    publish: Publish,
+    deadline: tokio::time::Instant,
+    server: Option<u32>,
+    send: F,
+) -> std::io::Result<FanoutResult>
+where
+    F: FnOnce(String) -> P,
+    P: std::future::Future<Output = std::io::Result<String>> + Send + 'static,
+{
     let cpu_before = server.map(crate::cpu_ns).transpose()?;
     let start = now_nanos();
     let path = format!(
         "/publish?n={}&size={}&rate={}",
         publish.n, publish.size, publish.rate
     );
-    let publisher = tokio::spawn(async move { request(addr, "POST", &path).await });
+    let publisher = tokio::spawn(send(path));
     let mut result = FanoutResult::default();
     let mut end = start;
     for reader in readers {

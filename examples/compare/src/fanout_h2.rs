@@ -11,7 +11,7 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sse_rs_core::server::rustls;
 
-use crate::fanout::{now_nanos, FanoutResult, Publish};
+use crate::fanout::{now_nanos, FanoutResult, Publish, Reader};
 
 /// A client config that trusts exactly the certificate in `cert_pem` and speaks `h2`.
 ///
@@ -37,8 +37,17 @@ pub fn client_config(cert_pem: &std::path::Path) -> std::io::Result<Arc<rustls::
     Ok(Arc::new(config))
 }
 
-/// An HTTP/2 connection over TLS to `addr`.
+/// An HTTP/2 connection over TLS to `addr`, within 10 s.
 async fn connect(
+    addr: SocketAddr,
+    config: &Arc<rustls::ClientConfig>,
+) -> std::io::Result<SendRequest<Empty<Bytes>>> {
+    tokio::time::timeout(Duration::from_secs(10), connect_now(addr, config))
+        .await
+        .map_err(|_| std::io::Error::other(format!("no HTTP/2 connection to {addr} in 10 s")))?
+}
+
+async fn connect_now(
     addr: SocketAddr,
     config: &Arc<rustls::ClientConfig>,
 ) -> std::io::Result<SendRequest<Empty<Bytes>>> {
@@ -136,7 +145,7 @@ pub async fn run_fanout_h2(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let readers: Vec<_> = bodies
+    let readers: Vec<Reader> = bodies
         .into_iter()
         .map(|(sender, mut body)| {
             tokio::spawn(async move {
@@ -161,29 +170,8 @@ pub async fn run_fanout_h2(
             })
         })
         .collect();
-    let cpu_before = server.map(crate::cpu_ns).transpose()?;
-    let start = now_nanos();
-    let path = format!(
-        "/publish?n={}&size={}&rate={}",
-        publish.n, publish.size, publish.rate
-    );
-    let publisher = tokio::spawn(async move { fetch(&mut control, "POST", addr, &path).await });
-    let mut result = FanoutResult::default();
-    let mut end = start;
-    for reader in readers {
-        let (latencies, last) = tokio::time::timeout_at(deadline, reader)
-            .await
-            .map_err(|_| std::io::Error::other("a subscriber did not get every event in time"))?
-            .map_err(std::io::Error::other)??;
-        result.deliveries += latencies.len() as u64;
-        result.latency_ns.extend(latencies);
-        end = end.max(last);
-    }
-    if let (Some(pid), Some(before)) = (server, cpu_before) {
-        result.server_cpu_ns = Some(crate::cpu_ns(pid)?.saturating_sub(before));
-    }
-    publisher.await.map_err(std::io::Error::other)??;
-    result.seconds = (end - start) as f64 / 1e9;
-    result.latency_ns.sort_unstable();
-    Ok(result)
+    crate::fanout::measure(readers, publish, deadline, server, move |path| async move {
+        fetch(&mut control, "POST", addr, &path).await
+    })
+    .await
 }

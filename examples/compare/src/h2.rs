@@ -2,12 +2,12 @@
 //! h2load, with the server's CPU time per event.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use compare::{Burst, Variant};
 
-use crate::{median, pin_client, progress, start_with, write_json};
+use crate::{median, pin_client, progress, start_variant, write_json};
 
 /// One way to spread the streams: `connections` connections, `per_connection`
 /// streams at once on each.
@@ -87,19 +87,6 @@ pub(crate) fn expected_bytes(variant: Variant, burst: Burst) -> u64 {
     }
 }
 
-/// A throw-away self-signed certificate for 127.0.0.1, as PEM files.
-fn certificate() -> std::io::Result<(PathBuf, PathBuf)> {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .map_err(std::io::Error::other)?;
-    let dir = PathBuf::from("target/tmp/compare-tls");
-    std::fs::create_dir_all(&dir)?;
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem())?;
-    std::fs::write(&key, certified.signing_key.serialize_pem())?;
-    Ok((cert, key))
-}
-
 fn h2load(pinned: bool, shape: Shape, url: &str) -> std::io::Result<H2load> {
     let streams = shape.connections * shape.per_connection;
     let mut command = if pinned {
@@ -113,6 +100,8 @@ fn h2load(pinned: bool, shape: Shape, url: &str) -> std::io::Result<H2load> {
         .args(["-n", &streams.to_string()])
         .args(["-c", &shape.connections.to_string()])
         .args(["-m", &shape.per_connection.to_string()])
+        // A server that stops sending fails the run instead of hanging it.
+        .args(["--connection-inactivity-timeout", "30"])
         .arg(url)
         .output()
         .map_err(|e| std::io::Error::other(format!("h2load (Debian: nghttp2-client): {e}")))?;
@@ -139,7 +128,7 @@ pub(crate) fn run(
             per_connection: 1,
         },
     ];
-    let (cert, key) = certificate()?;
+    let (cert, key) = compare::self_signed(Path::new("target/tmp/compare-tls"))?;
     let (cert, key) = (cert.display().to_string(), key.display().to_string());
     let pinned = pin_client();
     let variants = Variant::ALL;
@@ -158,19 +147,7 @@ pub(crate) fn run(
     let mut done = 0;
     for round in 1..=rounds {
         for (v, &variant) in variants.iter().enumerate() {
-            let value = clap::ValueEnum::to_possible_value(&variant)
-                .map(|p| p.get_name().to_owned())
-                .unwrap_or_default();
-            let args = [
-                "serve",
-                "--variant",
-                &value,
-                "--tls-cert",
-                &cert,
-                "--tls-key",
-                &key,
-            ];
-            let (server, addr) = start_with(variant.name(), &args, pinned)?;
+            let (server, addr) = start_variant(variant, Some((&cert, &key)), pinned)?;
             let pid = server.0.id();
             let expected = expected_bytes(variant, burst) * streams as u64;
             let url = format!("https://{addr}/burst?n={}&size={}", burst.n, burst.size);
@@ -215,58 +192,17 @@ pub(crate) fn run(
     );
 
     // Fan-out: every subscriber on a TLS connection of its own, as browser tabs are.
-    let client = compare::fanout_h2::client_config(Path::new(&cert))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let transport = crate::Transport::Http2 {
+        cert: &cert,
+        key: &key,
+        client: compare::fanout_h2::client_config(Path::new(&cert))?,
+    };
     let publish = compare::fanout::Publish {
         n: 1000,
         size: 64,
         rate: 0,
     };
-    let mut fan: Vec<crate::FanoutRow> = variants
-        .iter()
-        .map(|&v| crate::FanoutRow::new(v.name(), Some(v)))
-        .collect();
-    let total = rounds * variants.len();
-    let mut done = 0;
-    for round in 1..=rounds {
-        for (v, &variant) in variants.iter().enumerate() {
-            let value = clap::ValueEnum::to_possible_value(&variant)
-                .map(|p| p.get_name().to_owned())
-                .unwrap_or_default();
-            let args = [
-                "serve",
-                "--variant",
-                &value,
-                "--tls-cert",
-                &cert,
-                "--tls-key",
-                &key,
-            ];
-            let (server, addr) = start_with(variant.name(), &args, pinned)?;
-            let result = runtime.block_on(compare::fanout_h2::run_fanout_h2(
-                addr,
-                &client,
-                subscribers,
-                publish,
-                Some(server.0.id()),
-            ))?;
-            drop(server);
-            done += 1;
-            progress(
-                done,
-                total,
-                &format!(
-                    "round {round}: {:<20} fan-out over HTTP/2: {}",
-                    variant.name(),
-                    crate::fanout_summary(&result)
-                ),
-            );
-            fan[v].push(&result);
-        }
-    }
+    let fan = crate::fanout_over(&transport, &variants, rounds, subscribers, publish)?;
     println!("\nOver HTTPS and HTTP/2, each subscriber on a TLS connection of its own:");
     print!(
         "{}",

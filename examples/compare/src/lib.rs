@@ -168,6 +168,24 @@ pub fn cpu_ns(pid: u32) -> io::Result<u64> {
     Ok(total)
 }
 
+/// A throw-away self-signed certificate for `127.0.0.1` and `localhost` (rcgen), as
+/// PEM files in `dir`: (certificate, key). For the HTTPS benchmarks; the clients trust
+/// exactly this certificate.
+///
+/// # Errors
+///
+/// When the certificate cannot be made or written.
+pub fn self_signed(dir: &std::path::Path) -> io::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .map_err(io::Error::other)?;
+    std::fs::create_dir_all(dir)?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem())?;
+    std::fs::write(&key, certified.signing_key.serialize_pem())?;
+    Ok((cert, key))
+}
+
 /// A listening socket on `addr` with `TCP_NODELAY`, which Linux passes on to every
 /// socket it accepts.
 fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {

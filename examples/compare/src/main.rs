@@ -440,10 +440,24 @@ fn has_taskset() -> bool {
 }
 
 fn start(variant: Variant, pinned: bool) -> std::io::Result<(Server, SocketAddr)> {
+    start_variant(variant, None, pinned)
+}
+
+/// Starts `compare serve` for `variant`, over HTTPS with `tls` (PEM certificate and
+/// key files) if given.
+fn start_variant(
+    variant: Variant,
+    tls: Option<(&str, &str)>,
+    pinned: bool,
+) -> std::io::Result<(Server, SocketAddr)> {
     let value = clap::ValueEnum::to_possible_value(&variant)
         .map(|v| v.get_name().to_owned())
         .unwrap_or_default();
-    start_with(variant.name(), &["serve", "--variant", &value], pinned)
+    let mut args = vec!["serve", "--variant", &value];
+    if let Some((cert, key)) = tls {
+        args.extend(["--tls-cert", cert, "--tls-key", key]);
+    }
+    start_with(variant.name(), &args, pinned)
 }
 
 /// Starts `compare <args> --port <free port>` and waits until it accepts connections.
@@ -641,7 +655,30 @@ impl FanoutRow {
     }
 }
 
+/// How the fan-out client reaches the servers.
+enum Transport<'a> {
+    /// Plain HTTP/1.1.
+    Http1,
+    /// HTTPS and HTTP/2: the servers' PEM certificate and key files, and a client
+    /// config that trusts the certificate.
+    Http2 {
+        cert: &'a str,
+        key: &'a str,
+        client: std::sync::Arc<sse_rs_core::server::rustls::ClientConfig>,
+    },
+}
+
 fn fanout(
+    variants: &[Variant],
+    rounds: usize,
+    subscribers: usize,
+    publish: compare::fanout::Publish,
+) -> std::io::Result<Vec<FanoutRow>> {
+    fanout_over(&Transport::Http1, variants, rounds, subscribers, publish)
+}
+
+fn fanout_over(
+    transport: &Transport<'_>,
     variants: &[Variant],
     rounds: usize,
     subscribers: usize,
@@ -657,14 +694,28 @@ fn fanout(
     let mut done = 0;
     for round in 1..=rounds {
         for (i, &variant) in variants.iter().enumerate() {
-            let (server, addr) = start(variant, pinned)?;
-            let result = runtime.block_on(compare::fanout::run_fanout(
-                addr,
-                subscribers,
-                publish,
-                Some(server.0.id()),
-            ))?;
-            drop(server);
+            // Each server runs until its measurement ends, then stops when dropped.
+            let result = match transport {
+                Transport::Http1 => {
+                    let (server, addr) = start(variant, pinned)?;
+                    runtime.block_on(compare::fanout::run_fanout(
+                        addr,
+                        subscribers,
+                        publish,
+                        Some(server.0.id()),
+                    ))?
+                }
+                Transport::Http2 { cert, key, client } => {
+                    let (server, addr) = start_variant(variant, Some((cert, key)), pinned)?;
+                    runtime.block_on(compare::fanout_h2::run_fanout_h2(
+                        addr,
+                        client,
+                        subscribers,
+                        publish,
+                        Some(server.0.id()),
+                    ))?
+                }
+            };
             done += 1;
             progress(
                 done,

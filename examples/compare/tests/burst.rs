@@ -11,13 +11,18 @@ use compare::{read_burst, Burst, Variant};
 
 /// Starts `variant` on a free port of 127.0.0.1, in a thread of its own.
 async fn start(variant: Variant) -> SocketAddr {
+    start_serving(variant, None).await
+}
+
+/// [`start`], over HTTPS with `tls` if given.
+async fn start_serving(variant: Variant, tls: compare::Tls) -> SocketAddr {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    std::thread::spawn(move || compare::serve(variant, addr, None));
+    std::thread::spawn(move || compare::serve(variant, addr, tls));
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return addr;
@@ -84,28 +89,12 @@ async fn every_variant_serves_bursts_over_http2_to_h2load() {
         eprintln!("h2load not found: skipped (Debian: nghttp2-client)");
         return;
     }
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let (cert, key) = (dir.join("h2-cert.pem"), dir.join("h2-key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compare-h2");
+    let (cert, key) = compare::self_signed(&dir).unwrap();
     let config = sse_rs_core::server::tls_config(&cert, &key).unwrap();
     let client = compare::fanout_h2::client_config(&cert).unwrap();
     for variant in Variant::ALL {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let tls = Some(config.clone());
-        std::thread::spawn(move || compare::serve(variant, addr, tls));
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let addr = start_serving(variant, Some(config.clone())).await;
         let output = tokio::process::Command::new("h2load")
             .args(["-n", "4", "-c", "1", "-m", "4"])
             .arg(format!("https://{addr}/burst?n=500&size=64"))
