@@ -256,11 +256,49 @@ async fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> std::i
         .unwrap_or_default())
 }
 
+/// The latencies of a fan-out run's deliveries so far, for a live view of the run
+/// (`compare fanout --json-lines`, which feeds the comparison page).
+#[derive(Debug, Default)]
+pub struct Watch {
+    latencies: std::sync::Mutex<Vec<u64>>,
+}
+
+impl Watch {
+    fn extend(&self, latencies: &[u64]) {
+        if !latencies.is_empty() {
+            self.lock().extend_from_slice(latencies);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u64>> {
+        self.latencies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The deliveries so far and their latency at quantiles `qs`, in milliseconds
+    /// (NaN before the first delivery).
+    #[must_use]
+    pub fn snapshot<const N: usize>(&self, qs: [f64; N]) -> (u64, [f64; N]) {
+        let mut latencies = self.lock().clone();
+        latencies.sort_unstable();
+        let result = FanoutResult {
+            latency_ns: latencies,
+            ..FanoutResult::default()
+        };
+        (
+            result.latency_ns.len() as u64,
+            qs.map(|q| result.latency_ms(q)),
+        )
+    }
+}
+
 /// Reads one subscriber's stream until `n` events arrived: their latencies and the
-/// time of the last one.
+/// time of the last one (also added to `watch` as they come, if given).
 async fn subscriber(
     mut socket: tokio::net::TcpStream,
     n: u64,
+    watch: Option<Arc<Watch>>,
 ) -> std::io::Result<(Vec<u64>, u128)> {
     use tokio::io::AsyncReadExt;
     let mut decoder = sse_rs_core::decode::Decoder::new();
@@ -275,6 +313,7 @@ async fn subscriber(
             return Err(std::io::Error::other("the stream ended early"));
         }
         let now = now_nanos();
+        let before = latencies.len();
         let mut chunk = &buf[..read];
         if !in_body {
             head.extend_from_slice(chunk);
@@ -290,6 +329,9 @@ async fn subscriber(
         }
         for item in decoder.decode(chunk).map_err(std::io::Error::other)? {
             record(&item, now, &mut latencies);
+        }
+        if let Some(watch) = &watch {
+            watch.extend(&latencies[before..]);
         }
         last = now;
     }
@@ -361,6 +403,21 @@ pub async fn run_fanout(
     run_fanout_spread(&[addr], subscribers, publish, server).await
 }
 
+/// [`run_fanout`] that adds every delivery's latency to `watch` as it arrives.
+///
+/// # Errors
+///
+/// As [`run_fanout`].
+pub async fn run_fanout_watched(
+    addr: std::net::SocketAddr,
+    subscribers: usize,
+    publish: Publish,
+    server: Option<u32>,
+    watch: Arc<Watch>,
+) -> std::io::Result<FanoutResult> {
+    spread(&[addr], subscribers, publish, server, Some(watch)).await
+}
+
 /// [`run_fanout`] with the subscribers spread evenly over several instances of one
 /// app (sharing a backplane); the events are published through the first. With
 /// `server`, the process id of the (single) server, the result has its CPU time.
@@ -374,6 +431,16 @@ pub async fn run_fanout_spread(
     publish: Publish,
     server: Option<u32>,
 ) -> std::io::Result<FanoutResult> {
+    spread(addrs, subscribers, publish, server, None).await
+}
+
+async fn spread(
+    addrs: &[std::net::SocketAddr],
+    subscribers: usize,
+    publish: Publish,
+    server: Option<u32>,
+    watch: Option<Arc<Watch>>,
+) -> std::io::Result<FanoutResult> {
     let Some(&addr) = addrs.first() else {
         return Err(std::io::Error::other("no server to measure"));
     };
@@ -386,7 +453,7 @@ pub async fn run_fanout_spread(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let readers: Vec<_> = sockets
         .into_iter()
-        .map(|socket| tokio::spawn(subscriber(socket, publish.n)))
+        .map(|socket| tokio::spawn(subscriber(socket, publish.n, watch.clone())))
         .collect();
     measure(readers, publish, deadline, server, move |path| async move {
         request(addr, "POST", &path).await

@@ -611,6 +611,20 @@ fn serve_actix(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
 ///
 /// On a socket error, or when the server does not answer 200.
 pub async fn read_burst(addr: SocketAddr, burst: Burst) -> io::Result<(u64, Duration)> {
+    read_burst_counted(addr, burst, &std::sync::atomic::AtomicU64::new(0)).await
+}
+
+/// [`read_burst`] that keeps `received` at the number of events read so far, for a
+/// progress bar (one relaxed store per read from the socket).
+///
+/// # Errors
+///
+/// As [`read_burst`].
+pub async fn read_burst_counted(
+    addr: SocketAddr,
+    burst: Burst,
+    received: &std::sync::atomic::AtomicU64,
+) -> io::Result<(u64, Duration)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let start = std::time::Instant::now();
     let mut socket = tokio::net::TcpStream::connect(addr).await?;
@@ -648,6 +662,7 @@ pub async fn read_burst(addr: SocketAddr, burst: Burst) -> io::Result<(u64, Dura
         if let Some(&last) = chunk.last() {
             tail[0] = last;
         }
+        received.store(events, std::sync::atomic::Ordering::Relaxed);
     }
     Ok((events, start.elapsed()))
 }

@@ -5,10 +5,12 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use compare::{read_burst, Burst, Variant};
+use compare::{read_burst, read_burst_counted, Burst, Variant};
 
 mod h2;
 mod reliability;
@@ -64,6 +66,10 @@ enum Cmd {
         /// Where to write the JSON results.
         #[arg(long, default_value = "target/compare-bench.json")]
         json: PathBuf,
+        /// Print progress and results on stdout as one JSON object per line, instead
+        /// of tables (what the comparison page reads).
+        #[arg(long)]
+        json_lines: bool,
     },
     /// Fan-out: subscribers on one server, events published once, delivery rate and
     /// latency (p50/p99/max), every variant in alternation.
@@ -89,6 +95,10 @@ enum Cmd {
         /// Where to write the JSON results.
         #[arg(long, default_value = "target/compare-fanout.json")]
         json: PathBuf,
+        /// Print progress (with the latency so far) and results on stdout as one JSON
+        /// object per line, instead of a table (what the comparison page reads).
+        #[arg(long)]
+        json_lines: bool,
         /// Measure a server that is already running at this address (for example
         /// `compare serve` under `strace -c` or `perf`) instead of starting each
         /// variant; `--only` then names it (one variant).
@@ -256,7 +266,9 @@ fn run() -> std::io::Result<()> {
             only,
             json,
             at,
+            json_lines,
         } => {
+            JSON_LINES.store(json_lines, Ordering::Relaxed);
             let publish = compare::fanout::Publish {
                 n: events.clamp(1, 4096),
                 size: size.max(20),
@@ -274,14 +286,16 @@ fn run() -> std::io::Result<()> {
             }
             let variants = all_if_empty(only);
             let rows = fanout(&variants, rounds.max(1), subscribers.max(1), publish)?;
-            print!(
-                "{}",
-                report::fanout_table(&rows, subscribers.max(1), publish, rounds.max(1))
-            );
-            write_json(
-                &json,
-                &report::fanout_json(&rows, subscribers.max(1), publish, rounds.max(1)),
-            )
+            let report = report::fanout_json(&rows, subscribers.max(1), publish, rounds.max(1));
+            if json_lines {
+                emit(&serde_json::json!({ "kind": "done", "report": report }));
+            } else {
+                print!(
+                    "{}",
+                    report::fanout_table(&rows, subscribers.max(1), publish, rounds.max(1))
+                );
+            }
+            write_json(&json, &report)
         }
         Cmd::Report { rounds, out } => report::run(rounds.max(1), &out),
         Cmd::Memory {
@@ -365,7 +379,9 @@ fn run() -> std::io::Result<()> {
             connections,
             only,
             json,
+            json_lines,
         } => {
+            JSON_LINES.store(json_lines, Ordering::Relaxed);
             let variants = if only.is_empty() {
                 Variant::BURST.to_vec()
             } else {
@@ -379,10 +395,15 @@ fn run() -> std::io::Result<()> {
                 connections: connections.max(1),
             };
             let results = bench(&variants, &plan)?;
-            for result in &results {
-                print!("{}", report::burst_table(result));
+            let report = report::burst_json(&results);
+            if json_lines {
+                emit(&serde_json::json!({ "kind": "done", "report": report }));
+            } else {
+                for result in &results {
+                    print!("{}", report::burst_table(result));
+                }
             }
-            write_json(&json, &report::burst_json(&results))
+            write_json(&json, &report)
         }
     }
 }
@@ -418,6 +439,21 @@ fn serve_broadcast(port: u16, redis: Option<&str>, prefix: &str) -> std::io::Res
             )
             .await
         })
+}
+
+/// Whether progress and results go to stdout as JSON lines (`--json-lines`).
+static JSON_LINES: AtomicBool = AtomicBool::new(false);
+
+fn json_lines() -> bool {
+    JSON_LINES.load(Ordering::Relaxed)
+}
+
+/// Prints `value` as one line of JSON on stdout, at once (a reader waits for it).
+fn emit(value: &serde_json::Value) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{value}");
+    let _ = stdout.flush();
 }
 
 /// A server process, ended when dropped.
@@ -487,6 +523,11 @@ fn start_with(name: &str, args: &[&str], pinned: bool) -> std::io::Result<(Serve
         std::thread::sleep(Duration::from_millis(25));
     }
     Err(std::io::Error::other(format!("{name} did not start")))
+}
+
+/// `value`, or `None` (JSON `null`) when it is not a number (no delivery yet).
+fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -696,6 +737,37 @@ fn fanout_over(
         for (i, &variant) in variants.iter().enumerate() {
             // Each server runs until its measurement ends, then stops when dropped.
             let result = match transport {
+                Transport::Http1 if json_lines() => {
+                    let (server, addr) = start(variant, pinned)?;
+                    let watch = Arc::new(compare::fanout::Watch::default());
+                    let expected = subscribers as u64 * publish.n;
+                    let live = |watch: &compare::fanout::Watch| {
+                        let (deliveries, [p50, p99]) = watch.snapshot([0.5, 0.99]);
+                        emit(&serde_json::json!({
+                            "kind": "progress", "variant": variant.name(), "round": round,
+                            "deliveries": deliveries, "expected": expected,
+                            "p50_ms": finite(p50), "p99_ms": finite(p99),
+                        }));
+                    };
+                    live(&watch);
+                    runtime.block_on(async {
+                        let run = compare::fanout::run_fanout_watched(
+                            addr,
+                            subscribers,
+                            publish,
+                            Some(server.0.id()),
+                            Arc::clone(&watch),
+                        );
+                        tokio::pin!(run);
+                        let mut tick = tokio::time::interval(Duration::from_millis(250));
+                        loop {
+                            tokio::select! {
+                                result = &mut run => break result,
+                                _ = tick.tick() => live(&watch),
+                            }
+                        }
+                    })?
+                }
                 Transport::Http1 => {
                     let (server, addr) = start(variant, pinned)?;
                     runtime.block_on(compare::fanout::run_fanout(
@@ -717,6 +789,15 @@ fn fanout_over(
                 }
             };
             done += 1;
+            if json_lines() {
+                emit(&serde_json::json!({
+                    "kind": "result", "variant": variant.name(), "round": round,
+                    "deliveries": result.deliveries,
+                    "deliveries_per_second": result.deliveries as f64 / result.seconds,
+                    "p50_ms": finite(result.latency_ms(0.5)), "p99_ms": finite(result.latency_ms(0.99)),
+                    "cpu_ns_per_delivery": result.server_cpu_ns.map(|cpu| cpu as f64 / result.deliveries.max(1) as f64),
+                }));
+            }
             progress(
                 done,
                 total,
@@ -920,9 +1001,30 @@ fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstRes
                     let cpu_before = compare::cpu_ns(pid)?;
                     let start = std::time::Instant::now();
                     let mut tasks = Vec::new();
-                    for _ in 0..plan.connections {
-                        tasks.push(tokio::spawn(read_burst(addr, burst)));
+                    let counters: Vec<Arc<AtomicU64>> =
+                        (0..plan.connections).map(|_| Arc::default()).collect();
+                    for counter in &counters {
+                        let counter = Arc::clone(counter);
+                        tasks.push(tokio::spawn(async move {
+                            read_burst_counted(addr, burst, &counter).await
+                        }));
                     }
+                    let ticker = json_lines().then(|| {
+                        let expected = burst.n * counters.len() as u64;
+                        let name = variant.name();
+                        tokio::spawn(async move {
+                            let mut tick = tokio::time::interval(Duration::from_millis(100));
+                            loop {
+                                tick.tick().await;
+                                let received: u64 =
+                                    counters.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+                                emit(&serde_json::json!({
+                                    "kind": "progress", "variant": name, "round": round,
+                                    "size": burst.size, "received": received, "events": expected,
+                                }));
+                            }
+                        })
+                    });
                     let mut events = 0;
                     for task in tasks {
                         let (got, _) = task.await.map_err(std::io::Error::other)??;
@@ -937,9 +1039,19 @@ fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstRes
                     }
                     let seconds = start.elapsed().as_secs_f64();
                     let cpu = compare::cpu_ns(pid)?.saturating_sub(cpu_before);
+                    if let Some(ticker) = ticker {
+                        ticker.abort();
+                    }
                     Ok::<_, std::io::Error>((events as f64 / seconds, cpu as f64 / events as f64))
                 })?;
                 done += 1;
+                if json_lines() {
+                    emit(&serde_json::json!({
+                        "kind": "result", "variant": variant.name(), "round": round,
+                        "size": burst.size, "events": burst.n * plan.connections as u64,
+                        "events_per_second": rate, "cpu_ns_per_event": cpu,
+                    }));
+                }
                 progress(
                     done,
                     total,

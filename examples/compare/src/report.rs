@@ -151,8 +151,40 @@ pub(crate) fn burst_table(result: &BurstResult) -> String {
     out
 }
 
+/// The bursts' JSON: every round's figures per variant and, per event size, each of
+/// ours against its built-in reference (`events_per_second`: ours / built-in, `cpu`:
+/// built-in / ours, both the median of the rounds' paired ratios).
 pub(crate) fn burst_json(results: &[BurstResult]) -> serde_json::Value {
+    let results: Vec<serde_json::Value> = results
+        .iter()
+        .map(|result| {
+            let ratios: Vec<serde_json::Value> = result
+                .rows
+                .iter()
+                .filter_map(|row| {
+                    let reference = row.of.reference()?;
+                    let (rate, cpu) = result.paired(row.of, reference)?;
+                    Some(serde_json::json!({
+                        "variant": row.variant, "reference": reference.name(),
+                        "events_per_second": finite(rate), "cpu": finite(cpu),
+                    }))
+                })
+                .collect();
+            let mut value = serde_json::json!(result);
+            value["ratios"] = ratios.into();
+            value
+        })
+        .collect();
     serde_json::json!({ "workload": { "kind": "burst" }, "results": results })
+}
+
+/// `value`, or JSON `null` when it is not a number.
+fn finite(value: f64) -> serde_json::Value {
+    if value.is_finite() {
+        value.into()
+    } else {
+        serde_json::Value::Null
+    }
 }
 
 fn fanout_medians(row: &FanoutRow) -> (f64, f64) {
@@ -227,9 +259,26 @@ pub(crate) fn fanout_json(
     publish: Publish,
     rounds: usize,
 ) -> serde_json::Value {
+    // Ours against its reference: deliveries/s ours / built-in; CPU per delivery and
+    // latencies built-in / ours (above 1: ours is better), medians of paired rounds.
+    let ratios: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|row| {
+            let reference = row.of?.reference()?;
+            let other = rows.iter().find(|other| other.of == Some(reference))?;
+            Some(serde_json::json!({
+                "variant": row.variant, "reference": other.variant,
+                "deliveries_per_second": finite(paired(&row.deliveries_per_second, &other.deliveries_per_second)),
+                "cpu": finite(paired(&other.cpu_ns_per_delivery, &row.cpu_ns_per_delivery)),
+                "p50": finite(paired(&other.p50_ms, &row.p50_ms)),
+                "p99": finite(paired(&other.p99_ms, &row.p99_ms)),
+            }))
+        })
+        .collect();
     serde_json::json!({
         "workload": { "kind": "fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds },
         "results": rows,
+        "ratios": ratios,
     })
 }
 
