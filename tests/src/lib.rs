@@ -5,6 +5,8 @@
 // Test support: a failed expectation is a failed test, so panicking is the point.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+pub mod browser;
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;

@@ -256,7 +256,12 @@ fn run() -> std::io::Result<()> {
             port,
             interval_ms,
             count,
-        } => compare::live::run(port, Duration::from_millis(interval_ms), count),
+        } => compare::live::run(
+            port,
+            Duration::from_millis(interval_ms),
+            count,
+            std::env::current_exe()?,
+        ),
         Cmd::Fanout {
             subscribers,
             events,
