@@ -270,17 +270,34 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
     }
     for ratio in report["ratios"].as_array().unwrap() {
         let name = ratio["variant"].as_str().unwrap();
-        assert_eq!(
-            rows[name]["vs-cpu"],
-            ratio_text(&ratio["cpu"]),
-            "{name}: {rows} {report}"
-        );
+        for (cell, key) in [("vs-cpu", "cpu"), ("vs-p99", "p99")] {
+            assert_eq!(
+                rows[name][cell],
+                ratio_text(&ratio[key]),
+                "{name}: {cell}: {rows} {report}"
+            );
+        }
     }
 
     let chart = browser
         .eval("return document.querySelectorAll('#fanout-chart svg rect').length;")
         .await;
     assert_eq!(chart, 7, "a bar per variant");
+
+    // A page opened afterwards shows both reports.
+    let race_report = json(&format!("{url}race.json")).await;
+    browser.client().goto(&url).await.expect("open the page again");
+    let axum_cpu = ratio_text(&race_report["results"][0]["ratios"][0]["cpu"]);
+    let fanout_cpu = ratio_text(&report["ratios"][0]["cpu"]);
+    let shown = browser
+        .wait_for(
+            "return [document.querySelector('#race-table tr[data-variant=\"sse-axum\"] .vs-cpu').textContent, \
+             document.querySelector('#fanout-table tr[data-variant=\"sse-axum\"] .vs-cpu').textContent];",
+            Duration::from_secs(10),
+            |shown| shown[0] == axum_cpu.as_str() && shown[1] == fanout_cpu.as_str(),
+        )
+        .await;
+    assert_eq!(shown, serde_json::json!([axum_cpu, fanout_cpu]), "after a reload");
 
     // The layout, with the tables full, on a desktop and on a phone.
     check_layout(&browser, 1280, "1280px", &dir).await;
