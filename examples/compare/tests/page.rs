@@ -286,7 +286,11 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
 
     // A page opened afterwards shows both reports.
     let race_report = json(&format!("{url}race.json")).await;
-    browser.client().goto(&url).await.expect("open the page again");
+    browser
+        .client()
+        .goto(&url)
+        .await
+        .expect("open the page again");
     let axum_cpu = ratio_text(&race_report["results"][0]["ratios"][0]["cpu"]);
     let fanout_cpu = ratio_text(&report["ratios"][0]["cpu"]);
     let shown = browser
@@ -297,7 +301,11 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
             |shown| shown[0] == axum_cpu.as_str() && shown[1] == fanout_cpu.as_str(),
         )
         .await;
-    assert_eq!(shown, serde_json::json!([axum_cpu, fanout_cpu]), "after a reload");
+    assert_eq!(
+        shown,
+        serde_json::json!([axum_cpu, fanout_cpu]),
+        "after a reload"
+    );
 
     // The layout, with the tables full, on a desktop and on a phone.
     check_layout(&browser, 1280, "1280px", &dir).await;
