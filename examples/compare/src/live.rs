@@ -91,19 +91,35 @@ struct Tap {
     connections: AtomicU64,
 }
 
+/// The most connections one relay holds at once; more wait in the listen queue.
+const RELAY_CONNECTIONS: usize = 256;
+
+/// A server that sends nothing for this long (a stream sends a keep-alive comment
+/// every 15 s) has its browser connection closed by the relay.
+const RELAY_IDLE: Duration = Duration::from_secs(120);
+
 /// Accepts browsers on `listener` and relays each to the server at `upstream`,
 /// counting what the server sends, until `stop`.
 async fn relay(listener: TcpListener, upstream: SocketAddr, tap: Arc<Tap>, stop: Shutdown) {
+    let limit = Arc::new(tokio::sync::Semaphore::new(RELAY_CONNECTIONS));
     loop {
+        let accept = async {
+            let permit = Arc::clone(&limit).acquire_owned().await;
+            (permit, listener.accept().await)
+        };
         tokio::select! {
             () = stop.clone().wait() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((client, _)) => {
+            (permit, accepted) = accept => match (permit, accepted) {
+                (Ok(permit), Ok((client, _))) => {
                     tap.connections.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(pipe(client, upstream, Arc::clone(&tap)));
+                    let tap = Arc::clone(&tap);
+                    tokio::spawn(async move {
+                        let _ = pipe(client, upstream, tap).await;
+                        drop(permit);
+                    });
                 }
                 // Out of file descriptors, most likely: let some close.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
             },
         }
     }
@@ -134,7 +150,9 @@ async fn pipe(client: TcpStream, upstream: SocketAddr, tap: Arc<Tap>) -> io::Res
     let down = async {
         let mut buf = vec![0_u8; 16 * 1024];
         loop {
-            let read = from_server.read(&mut buf).await?;
+            let read = tokio::time::timeout(RELAY_IDLE, from_server.read(&mut buf))
+                .await
+                .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
             if read == 0 {
                 return Ok::<_, io::Error>(());
             }
@@ -193,6 +211,8 @@ struct Served {
 /// The page server's state.
 #[derive(Clone)]
 struct App {
+    /// The page's port: requests must name it (see [`from_the_page`]).
+    port: u16,
     hub: Hub,
     stop: Shutdown,
     /// The program whose `bench` and `fanout` subcommands run the jobs.
@@ -298,14 +318,14 @@ impl RaceQuery {
         if !(1000..=2_000_000).contains(&self.events) {
             return Err("events: from 1000 to 2000000".into());
         }
-        if !(1..=1 << 20).contains(&self.size) {
-            return Err("size: from 1 to 1048576 bytes".into());
+        if !(1..=65536).contains(&self.size) {
+            return Err("size: from 1 to 65536 bytes".into());
         }
         if !(1..=5).contains(&self.rounds) {
             return Err("rounds: from 1 to 5".into());
         }
         // A burst carries at most 256 MiB of data (the tool's bound): fewer events
-        // when they are large.
+        // when they are large, never fewer than 1000.
         Ok(vec![
             "bench".into(),
             "--events".into(),
@@ -332,6 +352,10 @@ impl FanoutQuery {
         }
         if !(20..=65536).contains(&self.size) {
             return Err("size: from 20 to 65536 bytes".into());
+        }
+        // The tool gives each run a minute.
+        if self.rate > 0 && self.events > 50 * self.rate {
+            return Err("events ÷ rate: at most 50 s of publishing".into());
         }
         Ok(vec![
             "fanout".into(),
@@ -377,6 +401,8 @@ fn start_job(app: &App, job: Job, args: Vec<String>) -> Response {
     }
     let app = app.clone();
     tokio::spawn(async move {
+        // Free for the next job however this task ends, before the page hears of it.
+        let guard = Busy(Arc::clone(&app.busy));
         app.publish(
             job.topic(),
             &serde_json::json!({ "kind": "start", "args": args }),
@@ -391,8 +417,8 @@ fn start_job(app: &App, job: Job, args: Vec<String>) -> Response {
             Ok(()) => serde_json::json!({ "kind": "end" }),
             Err(message) => serde_json::json!({ "kind": "error", "message": message }),
         };
+        drop(guard);
         app.publish(job.topic(), &end);
-        *lock(&app.busy) = None;
     });
     (StatusCode::ACCEPTED, "started").into_response()
 }
@@ -401,22 +427,22 @@ fn start_job(app: &App, job: Job, args: Vec<String>) -> Response {
 /// page; its report is kept for `/race.json` or `/fanout.json`. The child is killed
 /// if this future is dropped (a timeout, a stop).
 async fn run_job(app: &App, job: Job, args: &[String]) -> Result<(), String> {
-    let json = std::env::temp_dir().join(format!(
-        "compare-live-{}-{}.json",
-        std::process::id(),
-        job.topic()
-    ));
-    let mut child = tokio::process::Command::new(app.exe.as_path())
+    let mut command = tokio::process::Command::new(app.exe.as_path());
+    command
         .args(args)
         .arg("--json-lines")
-        .arg("--json")
-        .arg(&json)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
+        .kill_on_drop(true);
+    // In a process group of its own, with the servers it starts: a job stopped early
+    // ends them all (see `Group`).
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command
         .spawn()
         .map_err(|error| format!("cannot start {}: {error}", app.exe.display()))?;
+    let mut group = Group(child.id());
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let stderr = child.stderr.take().ok_or("no stderr")?;
     // The last lines the tool wrote on stderr, to say why it failed.
@@ -447,12 +473,41 @@ async fn run_job(app: &App, job: Job, args: &[String]) -> Result<(), String> {
         app.publish(job.topic(), &value);
     }
     let status = child.wait().await.map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&json);
+    group.0 = None;
     if status.success() {
         Ok(())
     } else {
-        let why = complaints.await.unwrap_or_default();
+        let why = tokio::time::timeout(Duration::from_secs(2), complaints)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
         Err(format!("the {} failed ({status}): {why}", job.topic()))
+    }
+}
+
+/// Clears the page's "a job runs" when dropped.
+struct Busy(Arc<Mutex<Option<Job>>>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *lock(&self.0) = None;
+    }
+}
+
+/// The process group of a running job (the tool and the servers it started), killed
+/// when dropped before the job ended by itself: a timeout, a stop of the page.
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.0.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -462,6 +517,47 @@ async fn updates(State(app): State<App>, last: LastEventId) -> Response {
         .keep_alive(KeepAlive::default())
         .shutdown(app.stop.clone(), None)
         .into_response()
+}
+
+/// Whether a request is the page's own: its `Host` is a loopback name with the
+/// page's port, and its `Origin`, when it has one (a browser sends one with every
+/// `POST`), is the page's too. So another site a browser visits can neither start a
+/// job (a cross-site `POST` needs no preflight) nor read the page's figures through a
+/// DNS name rebound to 127.0.0.1.
+fn from_the_page(headers: &axum::http::HeaderMap, port: u16) -> bool {
+    let local = |authority: &str| {
+        authority.rsplit_once(':').is_some_and(|(host, p)| {
+            ["127.0.0.1", "localhost"].contains(&host) && p.parse() == Ok(port)
+        })
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !host.is_some_and(local) {
+        return false;
+    }
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .ok()
+            .and_then(|origin| origin.strip_prefix("http://"))
+            .is_some_and(local),
+    }
+}
+
+/// Refuses, with `403`, what [`from_the_page`] does not accept.
+async fn only_the_page(
+    State(app): State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if from_the_page(request.headers(), app.port) {
+        next.run(request).await
+    } else {
+        refuse(
+            StatusCode::FORBIDDEN,
+            "only the comparison page, opened at 127.0.0.1 or localhost, may ask this",
+        )
+    }
 }
 
 /// The last report of a job, or `404` before the first.
@@ -545,6 +641,7 @@ pub fn run(port: u16, interval: Duration, count: u64, exe: PathBuf) -> io::Resul
                 })
                 .collect();
             let app = App {
+                port: listener.local_addr()?.port(),
                 hub: Hub::new(),
                 stop: signal.clone(),
                 exe: Arc::new(exe),
@@ -584,6 +681,10 @@ pub fn run(port: u16, interval: Duration, count: u64, exe: PathBuf) -> io::Resul
                         report(lock(&app.reports).fanout.clone())
                     }),
                 )
+                .layer(axum::middleware::from_fn_with_state(
+                    app.clone(),
+                    only_the_page,
+                ))
                 .with_state(app);
             println!(
                 "side by side on http://{}/ (servers on ports {:?}), Ctrl-C to stop",
@@ -665,7 +766,7 @@ mod tests {
             (race(999, 64, 1), "events"),
             (race(3_000_000, 64, 1), "events"),
             (race(20_000, 0, 1), "size"),
-            (race(20_000, 2 << 20, 1), "size"),
+            (race(20_000, 65537, 1), "size"),
             (race(20_000, 64, 0), "rounds"),
             (race(20_000, 64, 6), "rounds"),
         ] {
@@ -688,8 +789,58 @@ mod tests {
             (fan(20, 100, 0, 64), "events"),
             (fan(20, 100, 4097, 64), "events"),
             (fan(20, 100, 60, 19), "size"),
+            (fan(20, 10, 501, 64), "events ÷ rate"),
         ] {
             assert!(bad.args().unwrap_err().starts_with(why), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_page_itself_may_ask() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut map = axum::http::HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(
+                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            map
+        };
+        for good in [
+            &[("host", "127.0.0.1:8083")][..],
+            &[("host", "localhost:8083")],
+            &[
+                ("host", "127.0.0.1:8083"),
+                ("origin", "http://127.0.0.1:8083"),
+            ],
+            &[
+                ("host", "localhost:8083"),
+                ("origin", "http://localhost:8083"),
+            ],
+        ] {
+            assert!(from_the_page(&headers(good), 8083), "{good:?}");
+        }
+        for bad in [
+            &[][..],
+            &[("host", "127.0.0.1:8084")],
+            &[("host", "evil.example:8083")],
+            &[("host", "127.0.0.1")],
+            &[
+                ("host", "127.0.0.1:8083"),
+                ("origin", "http://evil.example"),
+            ],
+            &[
+                ("host", "127.0.0.1:8083"),
+                ("origin", "http://127.0.0.1:8084"),
+            ],
+            &[("host", "127.0.0.1:8083"), ("origin", "null")],
+            &[
+                ("host", "127.0.0.1:8083"),
+                ("origin", "https://127.0.0.1:8083"),
+            ],
+        ] {
+            assert!(!from_the_page(&headers(bad), 8083), "{bad:?}");
         }
     }
 

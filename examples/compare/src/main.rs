@@ -63,9 +63,10 @@ enum Cmd {
         /// Only these variants (default: all).
         #[arg(long, value_enum)]
         only: Vec<Variant>,
-        /// Where to write the JSON results.
-        #[arg(long, default_value = "target/compare-bench.json")]
-        json: PathBuf,
+        /// Where to write the JSON results (default `target/compare-bench.json`;
+        /// with `--json-lines`, nowhere unless given: the last line has them).
+        #[arg(long)]
+        json: Option<PathBuf>,
         /// Print progress and results on stdout as one JSON object per line, instead
         /// of tables (what the comparison page reads).
         #[arg(long)]
@@ -92,9 +93,10 @@ enum Cmd {
         /// Only these variants (default: all).
         #[arg(long, value_enum)]
         only: Vec<Variant>,
-        /// Where to write the JSON results.
-        #[arg(long, default_value = "target/compare-fanout.json")]
-        json: PathBuf,
+        /// Where to write the JSON results (default `target/compare-fanout.json`;
+        /// with `--json-lines`, nowhere unless given: the last line has them).
+        #[arg(long)]
+        json: Option<PathBuf>,
         /// Print progress (with the latency so far) and results on stdout as one JSON
         /// object per line, instead of a table (what the comparison page reads).
         #[arg(long)]
@@ -300,7 +302,7 @@ fn run() -> std::io::Result<()> {
                     report::fanout_table(&rows, subscribers.max(1), publish, rounds.max(1))
                 );
             }
-            write_json(&json, &report)
+            write_json_to(json, "target/compare-fanout.json", &report)
         }
         Cmd::Report { rounds, out } => report::run(rounds.max(1), &out),
         Cmd::Memory {
@@ -408,7 +410,7 @@ fn run() -> std::io::Result<()> {
                     print!("{}", report::burst_table(result));
                 }
             }
-            write_json(&json, &report)
+            write_json_to(json, "target/compare-bench.json", &report)
         }
     }
 }
@@ -750,7 +752,7 @@ fn fanout_over(
                         let (deliveries, [p50, p99]) = watch.snapshot([0.5, 0.99]);
                         emit(&serde_json::json!({
                             "kind": "progress", "variant": variant.name(), "round": round,
-                            "deliveries": deliveries, "expected": expected,
+                            "rounds": rounds, "deliveries": deliveries, "expected": expected,
                             "p50_ms": finite(p50), "p99_ms": finite(p99),
                         }));
                     };
@@ -797,7 +799,7 @@ fn fanout_over(
             if json_lines() {
                 emit(&serde_json::json!({
                     "kind": "result", "variant": variant.name(), "round": round,
-                    "deliveries": result.deliveries,
+                    "rounds": rounds, "deliveries": result.deliveries,
                     "deliveries_per_second": result.deliveries as f64 / result.seconds,
                     "p50_ms": finite(result.latency_ms(0.5)), "p99_ms": finite(result.latency_ms(0.99)),
                     "cpu_ns_per_delivery": result.server_cpu_ns.map(|cpu| cpu as f64 / result.deliveries.max(1) as f64),
@@ -905,6 +907,20 @@ fn redis_fanout(
         "events_per_second": events_per_second,
     });
     write_json(json, &report)
+}
+
+/// Writes `report` to `json`, or to `default` unless the results went to stdout as
+/// JSON lines.
+fn write_json_to(
+    json: Option<PathBuf>,
+    default: &str,
+    report: &serde_json::Value,
+) -> std::io::Result<()> {
+    match json {
+        Some(json) => write_json(&json, report),
+        None if json_lines() => Ok(()),
+        None => write_json(std::path::Path::new(default), report),
+    }
 }
 
 /// Writes `report` to `json` (creating its folder) and says where.
@@ -1015,6 +1031,7 @@ fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstRes
                         }));
                     }
                     let ticker = json_lines().then(|| {
+                        let rounds = plan.rounds;
                         let expected = burst.n * counters.len() as u64;
                         let name = variant.name();
                         tokio::spawn(async move {
@@ -1025,7 +1042,8 @@ fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstRes
                                     counters.iter().map(|c| c.load(Ordering::Relaxed)).sum();
                                 emit(&serde_json::json!({
                                     "kind": "progress", "variant": name, "round": round,
-                                    "size": burst.size, "received": received, "events": expected,
+                                    "rounds": rounds, "size": burst.size, "received": received,
+                                    "events": expected,
                                 }));
                             }
                         })
@@ -1053,7 +1071,8 @@ fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstRes
                 if json_lines() {
                     emit(&serde_json::json!({
                         "kind": "result", "variant": variant.name(), "round": round,
-                        "size": burst.size, "events": burst.n * plan.connections as u64,
+                        "rounds": plan.rounds, "size": burst.size,
+                        "events": burst.n * plan.connections as u64,
                         "events_per_second": rate, "cpu_ns_per_event": cpu,
                     }));
                 }

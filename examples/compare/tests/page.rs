@@ -8,7 +8,8 @@
 //! - a small fan-out fills every variant's p50 and p99, and its CPU ratios are the
 //!   JSON's too;
 //! - at 1280 px and at 400 px no element is wider than the viewport, and no frame
-//!   scrolls sideways; a screenshot of each is kept under `target/tmp/browser/`.
+//!   scrolls sideways; a screenshot of each is kept under `target/tmp/browser/`;
+//! - a request from another site, or with settings out of bounds, starts nothing.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -81,7 +82,10 @@ async fn check_layout(browser: &Browser, width: u32, name: &str, dir: &std::path
         .set_window_size(width, 2400)
         .await
         .expect("resize the window");
-    // The frames report again on their resize; give them a moment.
+    // Fresh figures from every frame (each reports with every event, and on a resize).
+    browser
+        .eval("for (const v of Object.values(window.summary)) delete v.overflow; return true;")
+        .await;
     let layout = browser
         .wait_for(LAYOUT, Duration::from_secs(10), |layout| {
             layout["wide"].as_array().is_some_and(Vec::is_empty)
@@ -229,8 +233,22 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
     }
     let ratios = result["ratios"].as_array().unwrap();
     assert_eq!(ratios.len(), 3, "one per framework: {report}");
+    let first = |variant: &str, key: &str| {
+        variants
+            .iter()
+            .find(|row| row["variant"] == variant)
+            .and_then(|row| row[key][0].as_f64())
+            .unwrap()
+    };
     for ratio in ratios {
         let name = ratio["variant"].as_str().unwrap();
+        // One round: the ratio is that round's, built-in ÷ ours for CPU.
+        let reference = ratio["reference"].as_str().unwrap();
+        let cpu = first(reference, "cpu_ns_per_event") / first(name, "cpu_ns_per_event");
+        assert!(
+            (ratio["cpu"].as_f64().unwrap() / cpu - 1.0).abs() < 1e-9,
+            "{name}: {cpu} {report}"
+        );
         assert_eq!(
             rows[name]["vs-cpu"],
             ratio_text(&ratio["cpu"]),
@@ -246,6 +264,23 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
         .eval("return document.querySelectorAll('#race-chart svg rect').length;")
         .await;
     assert_eq!(chart, 8, "a bar per variant");
+
+    // Only the page may start a job, with settings in bounds.
+    let client = reqwest::Client::new();
+    let refused = client
+        .post(format!("{url}race?events=20000&size=64"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "a cross-site request");
+    let refused = client
+        .post(format!("{url}race?events=20000&size=1000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().starts_with("size:"));
 
     // A small fan-out: p50 and p99 for every variant.
     run_from_the_page(
