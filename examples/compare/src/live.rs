@@ -15,7 +15,8 @@
 //!   pinned like the command-line benchmarks), one job at a time. Their lines, and the
 //!   servers' figures twice a second, reach the page on `/updates`, an event stream
 //!   served by sse-axum from an sse-rs-core hub. `/race.json` and `/fanout.json`
-//!   answer the last report of each, as the tool wrote it.
+//!   answer the last report of each, as the tool wrote it; `/servers.json` the
+//!   servers' figures now.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -669,6 +670,12 @@ pub fn run(port: u16, interval: Duration, count: u64, exe: PathBuf) -> io::Resul
                 .route("/updates", axum::routing::get(updates))
                 .route("/race", axum::routing::post(race))
                 .route("/fanout", axum::routing::post(fanout))
+                .route(
+                    "/servers.json",
+                    axum::routing::get(|State(app): State<App>| async move {
+                        report(Some(app.figures()))
+                    }),
+                )
                 .route(
                     "/race.json",
                     axum::routing::get(|State(app): State<App>| async move {
