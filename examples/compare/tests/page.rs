@@ -156,6 +156,12 @@ async fn run_from_the_page(
     );
 }
 
+/// The page caught no error in its scripts (its event handlers included).
+async fn no_script_errors(browser: &Browser, when: &str) {
+    let errors = browser.eval("return window.pageErrors;").await;
+    assert_eq!(errors, serde_json::json!([]), "script errors {when}");
+}
+
 async fn json(url: &str) -> Value {
     let text = reqwest::get(url)
         .await
@@ -319,6 +325,8 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
         .await;
     assert_eq!(chart, 7, "a bar per variant");
 
+    no_script_errors(&browser, "during the race and the fan-out").await;
+
     // A page opened afterwards shows both reports.
     let race_report = json(&format!("{url}race.json")).await;
     browser
@@ -349,5 +357,6 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
         .eval("return ['summary', 'race-table', 'fanout-table'].map((id) => document.querySelectorAll('#' + id + ' tbody tr').length);")
         .await;
     assert_eq!(tables, serde_json::json!([4, 8, 7]), "the tables are there");
+    no_script_errors(&browser, "after the reload").await;
     browser.close().await;
 }
