@@ -189,7 +189,12 @@ pub fn self_signed(dir: &std::path::Path) -> io::Result<(std::path::PathBuf, std
 /// A listening socket on `addr` with `TCP_NODELAY`, which Linux passes on to every
 /// socket it accepts.
 fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    let listener = std::net::TcpListener::bind(addr)?;
+    configure(std::net::TcpListener::bind(addr)?)
+}
+
+/// `TCP_NODELAY` for every accepted socket (Linux passes it on from the listener),
+/// and non-blocking, as the runtimes want it.
+fn configure(listener: std::net::TcpListener) -> io::Result<std::net::TcpListener> {
     socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
     listener.set_nonblocking(true)?;
     Ok(listener)
@@ -265,12 +270,23 @@ pub type Tls = Option<std::sync::Arc<sse_rs_core::server::rustls::ServerConfig>>
 ///
 /// When the address cannot be bound.
 pub fn serve(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
+    serve_on(variant, std::net::TcpListener::bind(addr)?, tls)
+}
+
+/// [`serve`] on a listener already bound (so that nobody can take its port between
+/// choosing and binding it, as tests that pick free ports in parallel would).
+///
+/// # Errors
+///
+/// When the listener cannot be configured.
+pub fn serve_on(variant: Variant, listener: std::net::TcpListener, tls: Tls) -> io::Result<()> {
+    let listener = configure(listener)?;
     match variant {
-        Variant::SseActix | Variant::ActixWebLab => serve_actix(variant, addr, tls),
+        Variant::SseActix | Variant::ActixWebLab => serve_actix(variant, listener, tls),
         _ => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(serve_tokio(variant, addr, tls)),
+            .block_on(serve_tokio(variant, listener, tls)),
     }
 }
 
@@ -354,8 +370,12 @@ fn warp_builtin_burst(
     }))
 }
 
-async fn serve_tokio(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listen(addr)?)?;
+async fn serve_tokio(
+    variant: Variant,
+    listener: std::net::TcpListener,
+    tls: Tls,
+) -> io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     let broadcast = Broadcast::new(is_ours(variant));
     match variant {
         Variant::SseAxum | Variant::AxumBuiltin => {
@@ -539,7 +559,7 @@ async fn serve_hyper(
     }
 }
 
-fn serve_actix(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
+fn serve_actix(variant: Variant, listener: std::net::TcpListener, tls: Tls) -> io::Result<()> {
     use actix_web::{web, App, Either, HttpServer};
     let broadcast = Broadcast::new(is_ours(variant));
     actix_web::rt::System::new().block_on(async move {
@@ -596,8 +616,8 @@ fn serve_actix(variant: Variant, addr: SocketAddr, tls: Tls) -> io::Result<()> {
         .workers(1)
         .disable_signals();
         match tls {
-            Some(config) => server.listen_rustls_0_23(listen(addr)?, (*config).clone())?,
-            None => server.listen(listen(addr)?)?,
+            Some(config) => server.listen_rustls_0_23(listener, (*config).clone())?,
+            None => server.listen(listener)?,
         }
         .run()
         .await

@@ -16,13 +16,11 @@ async fn start(variant: Variant) -> SocketAddr {
 
 /// [`start`], over HTTPS with `tls` if given.
 async fn start_serving(variant: Variant, tls: compare::Tls) -> SocketAddr {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    std::thread::spawn(move || compare::serve(variant, addr, tls));
+    // Bound here and handed over: the tests run in parallel, and a port chosen free
+    // and bound later could be another test's server by then.
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || compare::serve_on(variant, listener, tls));
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return addr;
