@@ -436,7 +436,8 @@ pub async fn run_fanout(
     run_fanout_spread(&[addr], subscribers, publish, server).await
 }
 
-/// [`run_fanout`] that adds every delivery's latency to `watch` as it arrives.
+/// [`run_fanout`] that adds every delivery's latency to `watch`, if given, as it
+/// arrives.
 ///
 /// # Errors
 ///
@@ -446,9 +447,9 @@ pub async fn run_fanout_watched(
     subscribers: usize,
     publish: Publish,
     server: Option<u32>,
-    watch: Arc<Watch>,
+    watch: Option<Arc<Watch>>,
 ) -> std::io::Result<FanoutResult> {
-    spread(&[addr], subscribers, publish, server, Some(watch)).await
+    spread(&[addr], subscribers, publish, server, watch).await
 }
 
 /// [`run_fanout`] with the subscribers spread evenly over several instances of one

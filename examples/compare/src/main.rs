@@ -532,6 +532,26 @@ fn start_with(name: &str, args: &[&str], pinned: bool) -> std::io::Result<(Serve
     Err(std::io::Error::other(format!("{name} did not start")))
 }
 
+/// Runs `work` to its end; with `report`, calls it at once and every `period` until
+/// then (the progress lines of `--json-lines`).
+async fn reporting<F: std::future::Future>(
+    work: F,
+    period: Duration,
+    report: Option<impl FnMut()>,
+) -> F::Output {
+    let Some(mut report) = report else {
+        return work.await;
+    };
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            output = &mut work => return output,
+            _ = tick.tick() => report(),
+        }
+    }
+}
+
 /// `value`, or `None` (JSON `null`) when it is not a number (no delivery yet).
 fn finite(value: f64) -> Option<f64> {
     value.is_finite().then_some(value)
@@ -744,44 +764,30 @@ fn fanout_over(
         for (i, &variant) in variants.iter().enumerate() {
             // Each server runs until its measurement ends, then stops when dropped.
             let result = match transport {
-                Transport::Http1 if json_lines() => {
+                Transport::Http1 => {
                     let (server, addr) = start(variant, pinned)?;
-                    let watch = Arc::new(compare::fanout::Watch::default());
+                    let watch = json_lines().then(|| Arc::new(compare::fanout::Watch::default()));
                     let expected = subscribers as u64 * publish.n;
-                    let live = |watch: &compare::fanout::Watch| {
-                        let (deliveries, [p50, p99]) = watch.snapshot([0.5, 0.99]);
-                        emit(&serde_json::json!({
-                            "kind": "progress", "variant": variant.name(), "round": round,
-                            "rounds": rounds, "deliveries": deliveries, "expected": expected,
-                            "p50_ms": finite(p50), "p99_ms": finite(p99),
-                        }));
-                    };
-                    live(&watch);
-                    runtime.block_on(async {
-                        let run = compare::fanout::run_fanout_watched(
+                    let live = watch.clone().map(|watch| {
+                        move || {
+                            let (deliveries, [p50, p99]) = watch.snapshot([0.5, 0.99]);
+                            emit(&serde_json::json!({
+                                "kind": "progress", "variant": variant.name(), "round": round,
+                                "rounds": rounds, "deliveries": deliveries, "expected": expected,
+                                "p50_ms": finite(p50), "p99_ms": finite(p99),
+                            }));
+                        }
+                    });
+                    runtime.block_on(reporting(
+                        compare::fanout::run_fanout_watched(
                             addr,
                             subscribers,
                             publish,
                             Some(server.0.id()),
-                            Arc::clone(&watch),
-                        );
-                        tokio::pin!(run);
-                        let mut tick = tokio::time::interval(Duration::from_millis(250));
-                        loop {
-                            tokio::select! {
-                                result = &mut run => break result,
-                                _ = tick.tick() => live(&watch),
-                            }
-                        }
-                    })?
-                }
-                Transport::Http1 => {
-                    let (server, addr) = start(variant, pinned)?;
-                    runtime.block_on(compare::fanout::run_fanout(
-                        addr,
-                        subscribers,
-                        publish,
-                        Some(server.0.id()),
+                            watch,
+                        ),
+                        Duration::from_millis(250),
+                        live,
                     ))?
                 }
                 Transport::Http2 { cert, key, client } => {
@@ -1030,41 +1036,34 @@ fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstRes
                             read_burst_counted(addr, burst, &counter).await
                         }));
                     }
-                    let ticker = json_lines().then(|| {
-                        let rounds = plan.rounds;
-                        let expected = burst.n * counters.len() as u64;
-                        let name = variant.name();
-                        tokio::spawn(async move {
-                            let mut tick = tokio::time::interval(Duration::from_millis(100));
-                            loop {
-                                tick.tick().await;
-                                let received: u64 =
-                                    counters.iter().map(|c| c.load(Ordering::Relaxed)).sum();
-                                emit(&serde_json::json!({
-                                    "kind": "progress", "variant": name, "round": round,
-                                    "rounds": rounds, "size": burst.size, "received": received,
-                                    "events": expected,
-                                }));
-                            }
-                        })
+                    let expected = burst.n * counters.len() as u64;
+                    let progress = json_lines().then_some(move || {
+                        let received: u64 =
+                            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+                        emit(&serde_json::json!({
+                            "kind": "progress", "variant": variant.name(), "round": round,
+                            "rounds": plan.rounds, "size": burst.size, "received": received,
+                            "events": expected,
+                        }));
                     });
-                    let mut events = 0;
-                    for task in tasks {
-                        let (got, _) = task.await.map_err(std::io::Error::other)??;
-                        if got != burst.n {
-                            return Err(std::io::Error::other(format!(
-                                "{}: {got} events of {}",
-                                variant.name(),
-                                burst.n
-                            )));
+                    let read_all = async {
+                        let mut events = 0;
+                        for task in tasks {
+                            let (got, _) = task.await.map_err(std::io::Error::other)??;
+                            if got != burst.n {
+                                return Err(std::io::Error::other(format!(
+                                    "{}: {got} events of {}",
+                                    variant.name(),
+                                    burst.n
+                                )));
+                            }
+                            events += got;
                         }
-                        events += got;
-                    }
+                        Ok(events)
+                    };
+                    let events = reporting(read_all, Duration::from_millis(100), progress).await?;
                     let seconds = start.elapsed().as_secs_f64();
                     let cpu = compare::cpu_ns(pid)?.saturating_sub(cpu_before);
-                    if let Some(ticker) = ticker {
-                        ticker.abort();
-                    }
                     Ok::<_, std::io::Error>((events as f64 / seconds, cpu as f64 / events as f64))
                 })?;
                 done += 1;
