@@ -1,4 +1,4 @@
-//! Server-Sent Events for [actix-web] 4, on [`sse_rs_core`].
+//! Server-Sent Events for [actix-web] 4, on [`sse_rs`].
 //!
 //! Add it to an existing app: return [`Sse`] from a handler, take [`LastEventId`] to
 //! resume.
@@ -65,12 +65,12 @@ pub use compat::{InfallibleStream, ReceiverStream};
 pub use middleware::{SlotBody, SseMiddleware, SseMiddlewareService};
 pub use stall::stall_timeout;
 
-sse_rs_core::__adapter_reexports!();
+sse_rs::__adapter_reexports!();
 
 #[doc = include_str!("migration.md")]
 pub mod migration {}
 
-sse_rs_core::__adapter_sse! {
+sse_rs::__adapter_sse! {
     /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
     ///
     /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
@@ -92,7 +92,7 @@ where
         let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body });
         let headers = response.headers_mut();
         // actix-web speaks `http` 0.2, so the core's headers come as plain strings.
-        for (name, value) in sse_rs_core::adapter::RESPONSE_HEADERS {
+        for (name, value) in sse_rs::adapter::RESPONSE_HEADERS {
             headers.insert(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
@@ -142,10 +142,10 @@ where
     }
 }
 
-sse_rs_core::__adapter_last_event_id! {
+sse_rs::__adapter_last_event_id! {
     /// The `Last-Event-ID` of the request, as an extractor that never fails: absent,
     /// empty, invalid UTF-8 or over-long values are "none" (see
-    /// [`sse_rs_core::LastEventId`]). An error would answer 4xx, and a browser stops
+    /// [`sse_rs::LastEventId`]). An error would answer 4xx, and a browser stops
     /// reconnecting for good on anything but 200.
 }
 
@@ -156,9 +156,9 @@ impl FromRequest for LastEventId {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let last = request
             .headers()
-            .get(sse_rs_core::LastEventId::HEADER)
-            .map_or_else(sse_rs_core::LastEventId::none, |value| {
-                sse_rs_core::LastEventId::from_bytes(value.as_bytes())
+            .get(sse_rs::LastEventId::HEADER)
+            .map_or_else(sse_rs::LastEventId::none, |value| {
+                sse_rs::LastEventId::from_bytes(value.as_bytes())
             });
         ready(Ok(Self(last)))
     }

@@ -13,13 +13,13 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use sse_rs_core::adapter::{StreamGate, StreamGuard};
-use sse_rs_core::limit::{Refusal, StreamLimit};
-use sse_rs_core::shutdown::Shutdown;
+use sse_rs::adapter::{StreamGate, StreamGuard};
+use sse_rs::limit::{Refusal, StreamLimit};
+use sse_rs::shutdown::Shutdown;
 
 /// actix-web middleware for event-stream endpoints:
 ///
-/// - puts the request's [`sse_rs_core::LastEventId`] into its extensions;
+/// - puts the request's [`sse_rs::LastEventId`] into its extensions;
 /// - limits how many event streams are open at once ([`StreamLimit`]: over the
 ///   limit, a browser is told to retry later with a `200` and a `retry:` field);
 /// - ends every event-stream response when a [`Shutdown`] signal fires.
@@ -110,9 +110,9 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let last = request
             .headers()
-            .get(sse_rs_core::LastEventId::HEADER)
-            .map_or_else(sse_rs_core::LastEventId::none, |value| {
-                sse_rs_core::LastEventId::from_bytes(value.as_bytes())
+            .get(sse_rs::LastEventId::HEADER)
+            .map_or_else(sse_rs::LastEventId::none, |value| {
+                sse_rs::LastEventId::from_bytes(value.as_bytes())
             });
         request.extensions_mut().insert(last);
 

@@ -1,4 +1,4 @@
-//! Server-Sent Events for [axum] 0.8, on [`sse_rs_core`].
+//! Server-Sent Events for [axum] 0.8, on [`sse_rs`].
 //!
 //! Add it to an existing app: return [`Sse`] from a handler, take [`LastEventId`] to
 //! resume.
@@ -58,13 +58,13 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use futures_core::Stream;
 
-sse_rs_core::__adapter_reexports!();
+sse_rs::__adapter_reexports!();
 
 /// A server loop with request timeouts, `TCP_NODELAY` and a stop with a deadline
 /// (feature `server`): `axum::serve` and `warp::serve` set no request timeouts.
 #[cfg(feature = "server")]
 #[doc(inline)]
-pub use sse_rs_core::server;
+pub use sse_rs::server;
 
 #[doc = include_str!("migration.md")]
 pub mod migration {}
@@ -73,9 +73,9 @@ pub mod migration {}
 /// request extensions, a limit on open streams, shutdown. axum routes take tower layers.
 #[cfg(feature = "tower")]
 #[doc(inline)]
-pub use sse_rs_core::layer;
+pub use sse_rs::layer;
 
-sse_rs_core::__adapter_sse! {
+sse_rs::__adapter_sse! {
     /// An SSE response: `Sse::new(stream).keep_alive(KeepAlive::default())`.
     ///
     /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
@@ -93,10 +93,10 @@ where
     }
 }
 
-sse_rs_core::__adapter_last_event_id! {
+sse_rs::__adapter_last_event_id! {
     /// The `Last-Event-ID` of the request, as an extractor that never rejects: absent,
     /// empty, invalid UTF-8 or over-long values are "none" (see
-    /// [`sse_rs_core::LastEventId`]). A rejection would answer 4xx, and a browser stops
+    /// [`sse_rs::LastEventId`]). A rejection would answer 4xx, and a browser stops
     /// reconnecting for good on anything but 200.
 }
 
@@ -107,7 +107,7 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
         parts: &mut http::request::Parts,
         _state: &St,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(sse_rs_core::LastEventId::from_headers(&parts.headers)))
+        Ok(Self(sse_rs::LastEventId::from_headers(&parts.headers)))
     }
 }
 

@@ -1,39 +1,18 @@
 //! What a framework adapter needs and an application does not: the headers of every
 //! event-stream response (as `http` types and as plain strings, for servers that do not
 //! use `http` 1), content negotiation, and (hidden) the macros that give every adapter
-//! of this workspace the same `Sse` builder, `LastEventId` extractor and re-exports.
+//! of this workspace the same `Sse` builder and `LastEventId` extractor.
 
 pub use crate::response::{
     accepts_event_stream, is_event_stream, set_response_headers, RESPONSE_HEADERS,
     TEXT_EVENT_STREAM,
 };
 
-pub use crate::gate::{Admission, StreamGate, StreamGuard};
-
 /// Paths the macros below expand to, so that an adapter needs no dependency of its own
 /// for them. Not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use futures_core::Stream;
-}
-
-/// The re-exports every adapter makes, one list for all of them: the vocabulary of the
-/// core's root, `Shutdown` (which every `Sse::shutdown` takes), and the subsystems as
-/// modules, so that an app depends on its adapter alone.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __adapter_reexports {
-    () => {
-        #[doc(inline)]
-        pub use $crate::shutdown::{Shutdown, ShutdownTrigger};
-        #[doc(inline)]
-        pub use $crate::{channel, decode, hub, limit, metrics, shutdown};
-        #[doc(inline)]
-        pub use $crate::{
-            BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind,
-            InvalidField, KeepAlive, SseBody,
-        };
-    };
 }
 
 /// Defines an adapter's `Sse<S>`: a newtype around [`SseBody<S>`](crate::SseBody)

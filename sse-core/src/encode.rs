@@ -10,41 +10,45 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::event::Event;
-
 /// Bytes added per line around a value: the longest prefix (`retry: `) and `\n`.
 const LINE_OVERHEAD: usize = 8;
 
-/// Encodes `event` into one buffer, allocated once for the common single-line case.
-pub(crate) fn event(event: &Event) -> Bytes {
+/// The fields of one event as the encoder reads them: the event's public view, so
+/// that the encoder depends on bytes only, not on the event type.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Fields<'a> {
+    pub(crate) comment: Option<&'a [u8]>,
+    pub(crate) event: Option<&'a [u8]>,
+    pub(crate) id: Option<&'a [u8]>,
+    pub(crate) retry: Option<std::time::Duration>,
+    pub(crate) data: Option<&'a [u8]>,
+}
+
+/// Encodes one event into one buffer, allocated once for the common single-line case.
+/// `event` and `id` hold no line break (their types check it when they are built).
+pub(crate) fn event(fields: Fields<'_>) -> Bytes {
     let mut capacity = 1;
-    if let Some(comment) = &event.comment {
-        capacity += comment.len() + LINE_OVERHEAD;
+    for value in [fields.comment, fields.event, fields.id, fields.data]
+        .into_iter()
+        .flatten()
+    {
+        capacity += value.len() + LINE_OVERHEAD;
     }
-    if let Some(kind) = &event.event {
-        capacity += kind.as_bytes().len() + LINE_OVERHEAD;
-    }
-    if let Some(id) = &event.id {
-        capacity += id.as_bytes().len() + LINE_OVERHEAD;
-    }
-    if event.retry.is_some() {
+    if fields.retry.is_some() {
         capacity += 20 + LINE_OVERHEAD;
-    }
-    if let Some(data) = &event.data {
-        capacity += data.len() + LINE_OVERHEAD;
     }
 
     let mut buf = BytesMut::with_capacity(capacity);
-    if let Some(comment) = &event.comment {
-        lines(&mut buf, b":", comment.as_bytes());
+    if let Some(comment) = fields.comment {
+        lines(&mut buf, b":", comment);
     }
-    if let Some(kind) = &event.event {
-        field(&mut buf, b"event: ", kind.as_bytes());
+    if let Some(kind) = fields.event {
+        field(&mut buf, b"event: ", kind);
     }
-    if let Some(id) = &event.id {
-        field(&mut buf, b"id: ", id.as_bytes());
+    if let Some(id) = fields.id {
+        field(&mut buf, b"id: ", id);
     }
-    if let Some(retry) = event.retry {
+    if let Some(retry) = fields.retry {
         let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
         field(
             &mut buf,
@@ -52,8 +56,8 @@ pub(crate) fn event(event: &Event) -> Bytes {
             itoa::Buffer::new().format(millis).as_bytes(),
         );
     }
-    if let Some(data) = &event.data {
-        lines(&mut buf, b"data", data.as_bytes());
+    if let Some(data) = fields.data {
+        lines(&mut buf, b"data", data);
     }
     buf.put_u8(b'\n');
     buf.freeze()
@@ -102,8 +106,7 @@ pub(crate) fn lines(buf: &mut BytesMut, name: &[u8], text: &[u8]) {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
-    use crate::{EventId, EventType};
+    use crate::{Event, EventId, EventType};
 
     fn wire(event: Event) -> String {
         String::from_utf8(event.encode().into_bytes().to_vec()).unwrap()

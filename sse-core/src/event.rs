@@ -311,7 +311,13 @@ impl Event {
     /// streams.
     #[must_use]
     pub fn encode(&self) -> EncodedEvent {
-        EncodedEvent(encode::event(self))
+        EncodedEvent(encode::event(encode::Fields {
+            comment: self.comment.as_ref().map(Data::as_bytes),
+            event: self.event.as_ref().map(EventType::as_bytes),
+            id: self.id.as_ref().map(EventId::as_bytes),
+            retry: self.retry,
+            data: self.data.as_ref().map(Data::as_bytes),
+        }))
     }
 }
 

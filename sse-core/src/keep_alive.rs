@@ -1,15 +1,16 @@
 //! [`KeepAlive`]: comment frames that keep an idle connection open.
 
-use std::future::Future;
+use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::time::{Instant, Sleep};
 
 use crate::encode;
 use crate::event::Data;
+use crate::timer::{Sleep, Timer};
 
 /// The shortest interval a keep-alive may have; shorter ones are raised to it.
 const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -45,13 +46,49 @@ const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// `:\n\n` into an empty event once an id has been seen. For such clients use
 /// [`blank_line(false)`](KeepAlive::blank_line), which sends a single comment line
 /// (`:\n`) that no parser dispatches.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// # Which timer
+///
+/// With the default feature `tokio`, the interval is timed by tokio and the body must
+/// be polled inside a tokio runtime with time enabled (axum, actix-web, warp and
+/// hyper-util servers all are). Any other executor plugs its own clock in with
+/// [`timer`](KeepAlive::timer). Without the `tokio` feature and without a timer, no
+/// keep-alive is sent (a warning is logged once per stream): the crate never panics
+/// for want of a runtime.
+#[derive(Clone)]
 #[must_use]
 pub struct KeepAlive {
     interval: Duration,
     text: Data,
     blank_line: bool,
     bytes: Bytes,
+    timer: Option<Arc<dyn Timer>>,
+}
+
+impl PartialEq for KeepAlive {
+    fn eq(&self, other: &Self) -> bool {
+        let same_timer = match (&self.timer, &other.timer) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        self.interval == other.interval
+            && self.blank_line == other.blank_line
+            && self.bytes == other.bytes
+            && same_timer
+    }
+}
+
+impl Eq for KeepAlive {}
+
+impl fmt::Debug for KeepAlive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeepAlive")
+            .field("interval", &self.interval)
+            .field("bytes", &self.bytes)
+            .field("timer", &self.timer)
+            .finish()
+    }
 }
 
 impl Default for KeepAlive {
@@ -68,7 +105,15 @@ impl KeepAlive {
             text: Data::default(),
             blank_line: true,
             bytes: Bytes::from_static(b":\n\n"),
+            timer: None,
         }
+    }
+
+    /// Times the interval with `timer` instead of the default (tokio's, with the
+    /// feature `tokio`). See [`timer`](crate::timer).
+    pub fn timer(mut self, timer: impl Timer) -> Self {
+        self.timer = Some(Arc::new(timer));
+        self
     }
 
     /// How long the stream must be idle before a keep-alive is sent (default 15 s;
@@ -117,10 +162,20 @@ impl KeepAlive {
 
 /// The running timer of one stream's keep-alive, created on first use so that a body
 /// can be built outside a runtime.
-#[derive(Debug)]
 pub(crate) struct KeepAliveTimer {
     config: KeepAlive,
-    sleep: Option<Pin<Box<Sleep>>>,
+    sleep: Option<Pin<Box<dyn Sleep>>>,
+    // No timer to run on (no `tokio` feature, none set): the keep-alive is off.
+    inert: bool,
+}
+
+impl fmt::Debug for KeepAliveTimer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeepAliveTimer")
+            .field("config", &self.config)
+            .field("started", &self.sleep.is_some())
+            .finish()
+    }
 }
 
 impl KeepAliveTimer {
@@ -128,25 +183,40 @@ impl KeepAliveTimer {
         Self {
             config,
             sleep: None,
+            inert: false,
         }
     }
 
     /// Restarts the idle interval: called for every frame sent.
     pub(crate) fn reset(&mut self) {
         if let Some(sleep) = &mut self.sleep {
-            sleep.as_mut().reset(Instant::now() + self.config.interval);
+            sleep.as_mut().reset(self.config.interval);
         }
     }
 
     /// The keep-alive bytes once the stream has been idle for the interval.
     pub(crate) fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Bytes> {
+        if self.inert {
+            return Poll::Pending;
+        }
         let interval = self.config.interval;
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
+        let sleep = match &mut self.sleep {
+            Some(sleep) => sleep,
+            None => match start(self.config.timer.as_deref(), interval) {
+                Some(sleep) => self.sleep.insert(sleep),
+                None => {
+                    self.inert = true;
+                    tracing::warn!(
+                        "keep-alive is set but has no timer (no `tokio` feature and no \
+                         `KeepAlive::timer`): no keep-alive is sent"
+                    );
+                    return Poll::Pending;
+                }
+            },
+        };
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
-                sleep.as_mut().reset(Instant::now() + interval);
+                sleep.as_mut().reset(interval);
                 Poll::Ready(self.config.bytes.clone())
             }
             Poll::Pending => Poll::Pending,
@@ -154,8 +224,24 @@ impl KeepAliveTimer {
     }
 }
 
+/// The first sleep: on the configured timer, else on tokio's (feature `tokio`).
+fn start(timer: Option<&dyn Timer>, interval: Duration) -> Option<Pin<Box<dyn Sleep>>> {
+    match timer {
+        Some(timer) => Some(timer.sleep(interval)),
+        #[cfg(feature = "tokio")]
+        None => Some(crate::timer::Timer::sleep(
+            &crate::timer::TokioTimer,
+            interval,
+        )),
+        #[cfg(not(feature = "tokio"))]
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     #[test]
@@ -178,6 +264,92 @@ mod tests {
     fn text_cannot_inject_a_field() {
         let keep_alive = KeepAlive::new().text("a\r\ndata: x\rb");
         assert_eq!(keep_alive.as_bytes(), &b": a\n: data: x\n: b\n\n"[..]);
+    }
+
+    /// A clock the test moves by hand: every sleep it made is due once `fire` is
+    /// called, until it is reset. No runtime is involved.
+    #[derive(Debug, Default, Clone)]
+    struct ManualTimer(Arc<std::sync::Mutex<Vec<Arc<std::sync::atomic::AtomicBool>>>>);
+
+    struct ManualSleep(Arc<std::sync::atomic::AtomicBool>);
+
+    impl ManualTimer {
+        fn fire(&self) {
+            for due in self.0.lock().unwrap().iter() {
+                due.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    impl Timer for ManualTimer {
+        fn sleep(&self, _after: Duration) -> Pin<Box<dyn Sleep>> {
+            let due = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            self.0.lock().unwrap().push(due.clone());
+            Box::pin(ManualSleep(due))
+        }
+    }
+
+    impl Future for ManualSleep {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    impl Sleep for ManualSleep {
+        fn reset(self: Pin<&mut Self>, _after: Duration) {
+            self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_custom_timer_runs_keep_alive_without_any_runtime() {
+        let clock = ManualTimer::default();
+        let mut timer = KeepAliveTimer::new(KeepAlive::new().text("ping").timer(clock.clone()));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        clock.fire();
+        assert_eq!(
+            timer.poll_tick(&mut cx),
+            Poll::Ready(Bytes::from_static(b": ping\n\n"))
+        );
+        // Ticking restarts the interval.
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        // So does a frame.
+        clock.fire();
+        timer.reset();
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        assert_eq!(
+            clock.0.lock().unwrap().len(),
+            1,
+            "one sleep per stream, reset in place"
+        );
+    }
+
+    #[cfg(not(feature = "tokio"))]
+    #[test]
+    fn without_tokio_and_without_a_timer_keep_alive_is_off_not_a_panic() {
+        let mut timer = KeepAliveTimer::new(KeepAlive::new().interval(Duration::from_millis(1)));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        for _ in 0..3 {
+            assert!(timer.poll_tick(&mut cx).is_pending());
+        }
+    }
+
+    #[test]
+    fn keep_alives_are_equal_when_their_bytes_interval_and_timer_are() {
+        let clock = ManualTimer::default();
+        let a = KeepAlive::new().timer(clock.clone());
+        assert_eq!(a, a.clone());
+        assert_ne!(a, KeepAlive::new().timer(clock));
+        assert_ne!(a, KeepAlive::new());
+        assert_eq!(KeepAlive::new(), KeepAlive::default());
     }
 
     #[test]

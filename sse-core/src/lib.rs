@@ -1,10 +1,15 @@
-//! Server-Sent Events for any Rust HTTP server: a correct encoder, a streaming
-//! response body that coalesces ready events and keeps idle connections alive,
-//! `Last-Event-ID` parsing, and a WHATWG decoder.
+//! The Server-Sent Events wire for any Rust HTTP server: a correct encoder, a
+//! streaming response body that coalesces ready events and keeps idle connections
+//! alive, `Last-Event-ID` parsing, and a WHATWG decoder.
 //!
-//! This crate has no web framework inside. The adapters `sse-axum`, `sse-actix` and
-//! `sse-warp` make it native in each framework; with plain hyper (or any server built
-//! on `http-body` 1) use [`SseBody`] directly:
+//! This crate is the vocabulary, as `axum-core` is axum's: no server, no broadcast
+//! hub, no web framework, and (with its default `tokio` feature off) no runtime. What
+//! an MCP or Datastar SDK, an LLM gateway or a third-party adapter needs to speak the
+//! wire is here; the services (a broadcast hub with replay, stream limits, tower
+//! middleware, a hardened hyper server) are in `sse-rs`, which re-exports all of this,
+//! and the adapters `sse-axum`, `sse-actix` and `sse-warp` make them native in each
+//! framework. With plain hyper (or any server built on `http-body` 1) use [`SseBody`]
+//! directly:
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -36,72 +41,58 @@
 //!   with a typed error when built, never smuggled onto the wire. An event is encoded
 //!   once into [`EncodedEvent`] and can be sent to any number of streams.
 //! - **Streaming.** [`SseBody`] sends every event that is ready as one frame, without
-//!   waiting for more; keep-alive comments only go out on an idle stream.
+//!   waiting for more; keep-alive comments only go out on an idle stream, timed by
+//!   tokio or by any [`timer::Timer`].
 //! - **Reconnection.** [`LastEventId`] reads the header the way browsers send it, and
 //!   never fails (a 4xx stops a browser from reconnecting for good).
 //! - **Decoding.** [`decode::Decoder`] parses a stream exactly like a browser, in
 //!   bounded memory, for clients and tests.
-//! - **Broadcast.** [`hub::Hub`] publishes an event once to every subscriber of a
-//!   topic, replays what a reconnecting client missed, and bounds memory with one ring
-//!   per topic, whatever the number of subscribers.
-//! - **Lifecycle.** [`shutdown::Shutdown`] ends open streams so graceful shutdown
-//!   completes; [`channel::channel`] tells a producer when its client is gone;
-//!   [`SseLayer`] (tower) and [`limit::StreamLimit`] bound how many streams are open,
-//!   the way browsers understand.
+//! - **Stopping.** [`shutdown::Shutdown`] ends open streams so that a graceful
+//!   shutdown completes, on any executor.
 //!
 //! # Layout
 //!
 //! The root holds the vocabulary: [`Event`] and its fields ([`EventId`], [`EventType`],
 //! [`Data`]), [`EncodedEvent`], [`SseBody`], [`KeepAlive`], [`LastEventId`] and their
-//! errors. Each subsystem is a module: [`hub`], [`decode`], [`channel`], [`limit`],
-//! [`shutdown`], [`metrics`] (counters for operators), `layer` (feature `tower`),
-//! `server` (feature `server`), and [`adapter`] for what only framework adapters use.
-//! The adapters `sse-axum`, `sse-actix` and `sse-warp` re-export all of it that their
-//! users need, so an app depends on one of them alone.
+//! errors. The modules: [`decode`], [`shutdown`], [`timer`], [`metrics`] (counters for
+//! operators), and [`adapter`] for what only framework adapters use.
 //!
 //! # Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
+//! | `tokio` | yes | keep-alive timed by tokio ([`timer::TokioTimer`]); without it the crate has no runtime dependency and keep-alive runs on [`KeepAlive::timer`] |
 //! | `json` | no | [`Event::json_data`], serialising with `serde_json` |
-//! | `tower` | no | [`SseLayer`]: tower middleware (`LastEventId` in extensions, a limit on open streams, shutdown) |
-//! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM, for a graceful stop |
-//! | `server` | no | `server::Server`: a hyper 1 server loop with request timeouts (slowloris), `TCP_NODELAY` and a stop with a deadline |
-//! | `tls` | no | `Server::tls` and `server::tls_config`: HTTPS with rustls, HTTP/2 or HTTP/1.1 by ALPN (past the browser's six connections per origin) |
 //!
 //! # Compatibility
 //!
-//! `http` 1, `http-body` 1, tokio 1 (for the keep-alive timer). Built and tested with
+//! `http` 1, `http-body` 1, and tokio 1 with the `tokio` feature. Built and tested with
 //! the latest stable Rust; the declared minimum is Rust 1.85.
 //!
-#![cfg_attr(feature = "tower", doc = "[`SseLayer`]: crate::layer::SseLayer")]
-#![cfg_attr(not(feature = "tower"), doc = "[`SseLayer`]: #features")]
 #![cfg_attr(
     feature = "json",
     doc = "[`Event::json_data`]: crate::Event::json_data"
 )]
 #![cfg_attr(not(feature = "json"), doc = "[`Event::json_data`]: #features")]
+#![cfg_attr(
+    feature = "tokio",
+    doc = "[`timer::TokioTimer`]: crate::timer::TokioTimer"
+)]
+#![cfg_attr(not(feature = "tokio"), doc = "[`timer::TokioTimer`]: #features")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapter;
 mod body;
-pub mod channel;
 pub mod decode;
 mod encode;
 mod event;
 mod field;
-mod gate;
-pub mod hub;
 mod keep_alive;
 mod last_event_id;
-#[cfg(feature = "tower")]
-pub mod layer;
-pub mod limit;
 pub mod metrics;
 mod response;
-#[cfg(feature = "server")]
-pub mod server;
 pub mod shutdown;
+pub mod timer;
 
 pub use body::{BoxError, SseBody};
 pub use event::{Data, EncodedEvent, Event, EventFields};

@@ -35,23 +35,20 @@ pub struct Snapshot {
     pub keep_alives_sent: u64,
     /// Streams ended by an error of their event stream.
     pub stream_errors: u64,
-    /// Hub subscribers closed because they fell behind ([`LagPolicy::Close`]).
-    ///
-    /// [`LagPolicy::Close`]: crate::hub::LagPolicy::Close
+    /// Hub subscribers closed because they fell behind (`sse_rs::hub::LagPolicy::Close`).
     pub lag_closes: u64,
     /// Subscriptions that started with a `reset` event (the client missed events that
     /// are no longer retained), from the hub or a backplane.
     pub resets: u64,
     /// Connections closed because their client took no bytes for the write stall
-    /// timeout (`server::StallGuard`).
+    /// timeout (`sse_rs::server::StallGuard`).
     pub stalled_closes: u64,
     /// Requests answered with the stream limit's refusal.
     pub refused_streams: u64,
     /// Entries of a backplane (such as sse-redis) that could not be an event.
     pub malformed_entries: u64,
-    /// Stops whose grace ran out, dropping the connections left ([`graceful`]).
-    ///
-    /// [`graceful`]: crate::shutdown::graceful
+    /// Stops whose grace ran out, dropping the connections left
+    /// (`sse_rs::shutdown::graceful`).
     pub forced_stops: u64,
 }
 
@@ -73,17 +70,6 @@ pub fn snapshot() -> Snapshot {
         malformed_entries: read(&MALFORMED_ENTRIES),
         forced_stops: read(&FORCED_STOPS),
     }
-}
-
-/// Counts a subscription that starts with a `reset`: for a backplane that replays
-/// itself (the hub counts its own).
-pub fn count_reset() {
-    RESETS.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Counts a backplane entry that could not be an event.
-pub fn count_malformed_entry() {
-    MALFORMED_ENTRIES.fetch_add(1, Ordering::Relaxed);
 }
 
 static OPEN_STREAMS: AtomicU64 = AtomicU64::new(0);
@@ -132,30 +118,53 @@ pub(crate) fn count_stream_error(error: &(dyn std::error::Error + 'static)) {
     tracing::debug!(error, "an event stream ended with an error");
 }
 
-pub(crate) fn count_lag_close(topic: &str) {
-    LAG_CLOSES.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(topic, "a hub subscriber fell behind and was closed");
-}
+/// The recording side of the counters that the services crates (`sse-rs`, the
+/// Redis backplane) count: one set of counters per process, whichever crate counts.
+/// Not a public API: its functions may change in any release.
+#[doc(hidden)]
+pub mod __record {
+    use std::sync::atomic::Ordering;
 
-pub(crate) fn count_hub_reset() {
-    RESETS.fetch_add(1, Ordering::Relaxed);
-}
+    use super::{
+        FORCED_STOPS, LAG_CLOSES, MALFORMED_ENTRIES, REFUSED_STREAMS, RESETS, STALLED_CLOSES,
+    };
 
-#[cfg(feature = "server")]
-pub(crate) fn count_stalled_close() {
-    STALLED_CLOSES.fetch_add(1, Ordering::Relaxed);
-    tracing::info!("closed a connection whose client took no bytes for the write stall timeout");
-}
+    /// A hub subscriber closed for falling behind.
+    pub fn lag_close(topic: &str) {
+        LAG_CLOSES.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(topic, "a hub subscriber fell behind and was closed");
+    }
 
-pub(crate) fn count_refused_stream(status: u16) {
-    REFUSED_STREAMS.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(status, "refused an event stream over the stream limit");
-}
+    /// A subscription that starts with a `reset` (from the hub or a backplane).
+    pub fn reset() {
+        RESETS.fetch_add(1, Ordering::Relaxed);
+    }
 
-pub(crate) fn count_forced_stop(grace: std::time::Duration) {
-    FORCED_STOPS.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(
-        grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
-        "the stop's grace ran out: the connections left were dropped"
-    );
+    /// A backplane entry that could not be an event.
+    pub fn malformed_entry() {
+        MALFORMED_ENTRIES.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed because its client took no bytes for the stall timeout.
+    pub fn stalled_close() {
+        STALLED_CLOSES.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "closed a connection whose client took no bytes for the write stall timeout"
+        );
+    }
+
+    /// A request answered with the stream limit's refusal.
+    pub fn refused_stream(status: u16) {
+        REFUSED_STREAMS.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(status, "refused an event stream over the stream limit");
+    }
+
+    /// A stop whose grace ran out.
+    pub fn forced_stop(grace: std::time::Duration) {
+        FORCED_STOPS.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+            "the stop's grace ran out: the connections left were dropped"
+        );
+    }
 }

@@ -1,12 +1,14 @@
-//! [`Shutdown`]: one signal that ends every open event stream, and [`graceful`]: a
-//! graceful stop with a deadline, which a stalled client cannot hold up.
+//! [`Shutdown`]: one signal that ends every open event stream.
+//!
+//! The signal needs no runtime: it works on tokio, on any other executor and without
+//! one. A graceful stop with a deadline and the OS signals that start one live in the
+//! services crate `sse-rs` (`sse_rs::shutdown::graceful`, `os_signal`).
 
 use std::fmt;
-use std::future::Future;
-use std::task::Poll;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use tokio::sync::watch;
+use event_listener::Event as Notify;
 
 /// A signal that the server is shutting down, cheap to clone into every
 /// [`SseBody`](crate::SseBody) (see [`SseBody::shutdown`](crate::SseBody::shutdown)).
@@ -26,136 +28,61 @@ use tokio::sync::watch;
 /// assert!(signal.is_fired());
 /// ```
 #[derive(Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
+pub struct Shutdown(Arc<State>);
 
 /// Fires a [`Shutdown`]. Dropping the trigger fires it too, so a signal never waits
 /// for a trigger that is gone.
-pub struct ShutdownTrigger(watch::Sender<bool>);
+pub struct ShutdownTrigger(Arc<State>);
+
+struct State {
+    fired: AtomicBool,
+    notify: Notify,
+}
 
 impl Shutdown {
     /// A signal and the trigger that fires it.
     #[must_use]
     pub fn new() -> (ShutdownTrigger, Shutdown) {
-        let (tx, rx) = watch::channel(false);
-        (ShutdownTrigger(tx), Shutdown(rx))
+        let state = Arc::new(State {
+            fired: AtomicBool::new(false),
+            notify: Notify::new(),
+        });
+        (ShutdownTrigger(state.clone()), Shutdown(state))
     }
 
     /// Whether the trigger has fired (or is gone).
     #[must_use]
     pub fn is_fired(&self) -> bool {
-        *self.0.borrow() || self.0.has_changed().is_err()
+        self.0.fired.load(Ordering::Acquire)
     }
 
     /// Completes when the trigger fires (or is dropped).
-    pub async fn wait(mut self) {
-        // An error means the trigger is gone, which counts as fired.
-        let _ = self.0.wait_for(|fired| *fired).await;
+    pub async fn wait(self) {
+        loop {
+            if self.is_fired() {
+                return;
+            }
+            // Listen first, then look again: a fire between the two is not missed.
+            let listener = self.0.notify.listen();
+            if self.is_fired() {
+                return;
+            }
+            listener.await;
+        }
     }
 }
 
 impl ShutdownTrigger {
     /// Fires the signal: every [`Shutdown`] made with this trigger completes.
     pub fn fire(&self) {
-        self.0.send_replace(true);
+        self.0.fired.store(true, Ordering::Release);
+        self.0.notify.notify(usize::MAX);
     }
 }
 
-/// Runs a server until it stops by itself, or until `stop` completes: then fires
-/// `trigger` (every event stream sends its last event and ends, or the server's own
-/// graceful shutdown would wait for them forever) and gives the server `grace` to
-/// finish. After `grace` the server future is dropped, and with it every connection
-/// still open. Returns the server's output, or `None` when it was dropped.
-///
-/// The deadline is what makes a stop certain. A client that stops reading leaves its
-/// connection unable to take more bytes; the server then stops polling that response
-/// body, so the shutdown signal never reaches it, and a graceful shutdown (axum's
-/// `with_graceful_shutdown`, hyper-util's `GracefulShutdown`, warp's `graceful`) waits
-/// for that connection forever.
-///
-/// `server` gets the future its own graceful shutdown should wait for: it completes
-/// when `stop` does, after the trigger has fired.
-///
-/// ```
-/// use std::time::Duration;
-/// use sse_rs_core::shutdown::{graceful, Shutdown};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let (trigger, signal) = Shutdown::new();
-/// let stop = tokio::time::sleep(Duration::from_secs(1)); // Ctrl-C, SIGTERM...
-/// // A server whose graceful shutdown never completes (a stalled client):
-/// let stuck = |stopping| async move {
-///     stopping.await;
-///     std::future::pending::<()>().await
-/// };
-/// let start = tokio::time::Instant::now();
-/// assert_eq!(graceful(stop, trigger, Duration::from_secs(5), stuck).await, None);
-/// assert_eq!(start.elapsed(), Duration::from_secs(6));
-/// assert!(signal.is_fired());
-/// # }
-/// ```
-pub async fn graceful<F, S>(
-    stop: impl Future<Output = ()> + Send + 'static,
-    trigger: ShutdownTrigger,
-    grace: Duration,
-    server: F,
-) -> Option<S::Output>
-where
-    F: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> S,
-    S: Future,
-{
-    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
-    let server = server(Box::pin(async move {
-        stop.await;
-        trigger.fire();
-        let _ = stopping_tx.send(());
-    }));
-    let deadline = async move {
-        // The server ended (and dropped the stop future) before any stop: no deadline.
-        if stopping.await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(grace).await;
-    };
-    let mut server = std::pin::pin!(server);
-    let mut deadline = std::pin::pin!(deadline);
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(output) = server.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        deadline.as_mut().poll(cx).map(|()| {
-            crate::metrics::count_forced_stop(grace);
-            None
-        })
-    })
-    .await
-}
-
-/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM: what a terminal, systemd,
-/// Docker and Kubernetes send to stop a server (feature `signal`). Give it to
-/// [`graceful`] as the stop.
-#[cfg(feature = "signal")]
-pub async fn os_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
-        std::future::poll_fn(|cx| {
-            if ctrl_c.as_mut().poll(cx).is_ready() || term.poll_recv(cx).is_ready() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+impl Drop for ShutdownTrigger {
+    fn drop(&mut self) {
+        self.fire();
     }
 }
 
@@ -170,17 +97,60 @@ impl fmt::Debug for Shutdown {
 impl fmt::Debug for ShutdownTrigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShutdownTrigger")
-            .field("fired", &*self.0.borrow())
+            .field("fired", &self.0.fired.load(Ordering::Acquire))
             .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Poll, Wake, Waker};
+
     use super::*;
 
+    /// Counts its wake-ups: the signal is tested without any runtime.
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn wait_completes_when_fired_without_a_runtime() {
+        let (trigger, signal) = Shutdown::new();
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut first = pin!(signal.clone().wait());
+        let mut second = pin!(signal.clone().wait());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        trigger.fire();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2, "every waiter is woken");
+        assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(()));
+        assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(()));
+        assert!(signal.is_fired());
+    }
+
+    #[test]
+    fn dropping_the_trigger_fires_the_signal() {
+        let (trigger, signal) = Shutdown::new();
+        let waker = Waker::from(Arc::new(CountingWaker(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        let mut waiting = pin!(signal.clone().wait());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        drop(trigger);
+        assert!(signal.is_fired());
+        assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(()));
+    }
+
     #[tokio::test]
-    async fn wait_completes_when_fired_or_when_the_trigger_is_dropped() {
+    async fn wait_completes_on_tokio_when_fired_from_another_task() {
         let (trigger, signal) = Shutdown::new();
         let waiting = tokio::spawn(signal.clone().wait());
         tokio::task::yield_now().await;
@@ -188,73 +158,5 @@ mod tests {
         trigger.fire();
         waiting.await.unwrap();
         assert!(signal.is_fired());
-
-        let (trigger, signal) = Shutdown::new();
-        drop(trigger);
-        assert!(signal.is_fired());
-        signal.wait().await;
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_server_that_stops_in_time_gives_its_output() {
-        let (trigger, signal) = Shutdown::new();
-        let stop = tokio::time::sleep(Duration::from_secs(1));
-        let start = tokio::time::Instant::now();
-        let server = |stopping: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| async move {
-            stopping.await;
-            // Its own graceful shutdown takes a while, but less than the grace.
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            "stopped"
-        };
-        let output = graceful(stop, trigger, Duration::from_secs(5), server).await;
-        assert_eq!(output, Some("stopped"));
-        assert_eq!(start.elapsed(), Duration::from_secs(3));
-        assert!(signal.is_fired());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_server_that_ends_by_itself_needs_no_stop() {
-        let (trigger, signal) = Shutdown::new();
-        let server = |_stopping| async { 7 };
-        let output = graceful(
-            std::future::pending(),
-            trigger,
-            Duration::from_secs(5),
-            server,
-        )
-        .await;
-        assert_eq!(output, Some(7));
-        // Its trigger was dropped with the stop future, which fires the signal too:
-        // streams of a server that is gone end.
-        assert!(signal.is_fired());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_stuck_server_is_dropped_after_the_grace() {
-        let (trigger, _signal) = Shutdown::new();
-        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        struct Connection(std::sync::Arc<std::sync::atomic::AtomicBool>);
-        impl Drop for Connection {
-            fn drop(&mut self) {
-                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-        let connection = Connection(dropped.clone());
-        let server = move |stopping: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| async move {
-            let _connection = connection;
-            stopping.await;
-            std::future::pending::<()>().await;
-        };
-        let start = tokio::time::Instant::now();
-        let stop = tokio::time::sleep(Duration::from_millis(500));
-        assert_eq!(
-            graceful(stop, trigger, Duration::from_secs(2), server).await,
-            None
-        );
-        assert_eq!(start.elapsed(), Duration::from_millis(2500));
-        assert!(
-            dropped.load(std::sync::atomic::Ordering::SeqCst),
-            "the connection was not dropped"
-        );
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use redis::{FromRedisValue, Value};
-use sse_rs_core::{Data, EncodedEvent, Event, EventType};
+use sse_rs::{Data, EncodedEvent, Event, EventType};
 
 use crate::entry_id::EntryId;
 use crate::hub::Error;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use sse_rs_core::{EventId, LastEventId};
+use sse_rs::{EventId, LastEventId};
 
 /// The id of a Redis stream entry, `<milliseconds>-<sequence>`, which is also the SSE
 /// event id of the event stored in it.

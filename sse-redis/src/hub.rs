@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, RedisError, Value};
-use sse_rs_core::hub::{Hub, LagPolicy, Subscription};
-use sse_rs_core::{EncodedEvent, Event, EventType, LastEventId};
+use sse_rs::hub::{Hub, LagPolicy, Subscription};
+use sse_rs::{EncodedEvent, Event, EventType, LastEventId};
 use tokio::sync::Notify;
 
 use crate::entry;
@@ -169,7 +169,7 @@ impl RedisHubBuilder {
     }
 
     /// How many events each topic's local ring keeps for this instance's subscribers
-    /// (see [`sse_rs_core::hub::HubBuilder::queue_capacity`], default 256).
+    /// (see [`sse_rs::hub::HubBuilder::queue_capacity`], default 256).
     pub fn queue_capacity(mut self, events: usize) -> Self {
         self.queue_capacity = events;
         self
@@ -412,7 +412,7 @@ impl fmt::Debug for RedisHub {
 impl RedisHub {
     /// The type of the event that starts a subscription whose `Last-Event-ID` is no
     /// longer in the stream (`event: reset`, empty data): the same as the local hub's
-    /// [`Hub::RESET`](sse_rs_core::hub::Hub::RESET).
+    /// [`Hub::RESET`](sse_rs::hub::Hub::RESET).
     pub const RESET: EventType = Hub::RESET;
 
     /// A hub on the Redis server at `url` (`redis://host:port/db`) with the default
@@ -610,7 +610,7 @@ impl RedisHub {
                 replay?
             };
             if replay.contains(&reset_event()) {
-                sse_rs_core::metrics::count_reset();
+                sse_rs::metrics::__record::reset();
             }
             subscription.prepend(replay);
         }
@@ -827,7 +827,7 @@ async fn read(hub: Weak<Inner>, name: Arc<str>, key: String, topic: Arc<Topic>) 
                         Some(event) => inner.local.relay(&name, event),
                         None => {
                             inner.malformed.fetch_add(1, Ordering::Relaxed);
-                            sse_rs_core::metrics::count_malformed_entry();
+                            sse_rs::metrics::__record::malformed_entry();
                         }
                     }
                     state.cursor = id;

@@ -1,4 +1,4 @@
-//! A Redis Streams backplane for the [sse-rs-core](sse_rs_core) hub: run several instances of
+//! A Redis Streams backplane for the [sse-rs-core](sse_rs) hub: run several instances of
 //! a server behind a load balancer, publish on any of them, and every subscriber of
 //! every instance gets the event, in the same order; a browser that reconnects to
 //! another instance resumes with its `Last-Event-ID`, without loss or duplicates.
@@ -33,8 +33,8 @@ pub use hub::{Error, RedisHub, RedisHubBuilder};
 pub use publish::Published;
 /// The Redis client this crate is built on, for [`RedisHub::builder`].
 pub use redis;
-pub use sse_rs_core::hub::{LagPolicy, Subscription};
-pub use sse_rs_core::{EncodedEvent, Event, EventId, EventType, LastEventId};
+pub use sse_rs::hub::{LagPolicy, Subscription};
+pub use sse_rs::{EncodedEvent, Event, EventId, EventType, LastEventId};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -2,7 +2,7 @@
 //! (not published, or not confirmed), and the idempotent publish's script.
 
 use redis::{Cmd, RedisError};
-use sse_rs_core::Event;
+use sse_rs::Event;
 
 use crate::entry::{FIELD_COMMENT, FIELD_DATA, FIELD_EMPTY, FIELD_EVENT, FIELD_RETRY};
 use crate::entry_id::EntryId;

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use sse_rs_core::EncodedEvent;
+use sse_rs::EncodedEvent;
 
 use crate::hub::reset_event;
 
@@ -59,7 +59,7 @@ impl Replay {
 
 #[cfg(test)]
 mod tests {
-    use sse_rs_core::Event;
+    use sse_rs::Event;
 
     use super::*;
 

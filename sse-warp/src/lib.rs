@@ -1,4 +1,4 @@
-//! Server-Sent Events for [warp] 0.4, on [`sse_rs_core`].
+//! Server-Sent Events for [warp] 0.4, on [`sse_rs`].
 //!
 //! Add it to an existing app: reply with an [`Sse`] (or [`reply`]), take
 //! [`last_event_id()`] to resume.
@@ -51,18 +51,18 @@ use futures_core::Stream;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-sse_rs_core::__adapter_reexports!();
+sse_rs::__adapter_reexports!();
 
 /// A server loop with request timeouts, `TCP_NODELAY` and a stop with a deadline
 /// (feature `server`): `axum::serve` and `warp::serve` set no request timeouts.
 #[cfg(feature = "server")]
 #[doc(inline)]
-pub use sse_rs_core::server;
+pub use sse_rs::server;
 
 #[doc = include_str!("migration.md")]
 pub mod migration {}
 
-sse_rs_core::__adapter_sse! {
+sse_rs::__adapter_sse! {
     /// An SSE reply: `Sse::new(stream).keep_alive(KeepAlive::default())`.
     ///
     /// Sets `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
@@ -78,7 +78,7 @@ where
     fn into_response(self) -> Response {
         // `SseBody` is a `Stream` of frames, and `Sync` without asking it of `S`.
         let mut response = warp::reply::stream(self.0).into_response();
-        sse_rs_core::adapter::set_response_headers(response.headers_mut());
+        sse_rs::adapter::set_response_headers(response.headers_mut());
         response
     }
 }
@@ -102,10 +102,10 @@ pub fn keep_alive() -> KeepAlive {
     KeepAlive::new()
 }
 
-sse_rs_core::__adapter_last_event_id! {
+sse_rs::__adapter_last_event_id! {
     /// The `Last-Event-ID` of the request, from the [`last_event_id()`] filter, which
     /// never rejects: absent, empty, invalid UTF-8 or over-long values are "none" (see
-    /// [`sse_rs_core::LastEventId`]). A rejection would answer 4xx, and a browser stops
+    /// [`sse_rs::LastEventId`]). A rejection would answer 4xx, and a browser stops
     /// reconnecting for good on anything but 200.
 }
 
@@ -113,7 +113,7 @@ sse_rs_core::__adapter_last_event_id! {
 /// UTF-8 or over-long values are "none").
 pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallible> + Clone {
     warp::header::headers_cloned()
-        .map(|headers| LastEventId(sse_rs_core::LastEventId::from_headers(&headers)))
+        .map(|headers| LastEventId(sse_rs::LastEventId::from_headers(&headers)))
 }
 
 /// The README's examples, compiled and run as doc tests.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use countdown::Countdown;
-use sse_rs_core::decode::{Decoded, Decoder, MessageEvent};
+use sse_rs::decode::{Decoded, Decoder, MessageEvent};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -343,14 +343,14 @@ pub fn send_signal(pid: u32, signal: &str) {
 pub struct Firehose(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 impl futures_core::Stream for Firehose {
-    type Item = Result<sse_rs_core::Event, std::convert::Infallible>;
+    type Item = Result<sse_rs::Event, std::convert::Infallible>;
 
     fn poll_next(
         self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
         std::task::Poll::Ready(Some(Ok(
-            sse_rs_core::Event::default().data("x".repeat(16 * 1024))
+            sse_rs::Event::default().data("x".repeat(16 * 1024))
         )))
     }
 }
@@ -666,7 +666,7 @@ pub async fn stalled_client(addr: SocketAddr) -> tokio::net::TcpStream {
 }
 
 /// One instance of the broadcast example (`axum-broadcast`) on a free loopback port,
-/// with its in-process [`Hub`](sse_rs_core::hub::Hub) ([`start_local`](Self::start_local)) or
+/// with its in-process [`Hub`](sse_rs::hub::Hub) ([`start_local`](Self::start_local)) or
 /// on the Redis backplane ([`start`](Self::start)).
 #[derive(Debug)]
 pub struct BroadcastInstance<H = sse_redis::RedisHub> {
@@ -700,14 +700,14 @@ impl BroadcastInstance {
     }
 }
 
-impl BroadcastInstance<sse_rs_core::hub::Hub> {
+impl BroadcastInstance<sse_rs::hub::Hub> {
     /// Starts an instance on its own in-process hub, ticking every `tick`.
     ///
     /// # Panics
     ///
     /// When no port can be bound.
     pub async fn start_local(tick: Duration) -> Self {
-        Self::serve(sse_rs_core::hub::Hub::new(), tick).await
+        Self::serve(sse_rs::hub::Hub::new(), tick).await
     }
 }
 

@@ -26,7 +26,7 @@ async fn events(
 ) -> sse_actix::Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let seen = request
         .extensions()
-        .get::<sse_rs_core::LastEventId>()
+        .get::<sse_rs::LastEventId>()
         .and_then(|last| last.as_str().map(str::to_owned))
         .unwrap_or_else(|| "none".to_owned());
     let ticks = stream::iter(0_u64..).then(move |n| {

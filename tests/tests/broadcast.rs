@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
-use sse_rs_core::decode::MessageEvent;
-use sse_rs_core::hub::Hub;
-use sse_rs_core::Event;
+use sse_rs::decode::MessageEvent;
+use sse_rs::hub::Hub;
+use sse_rs::Event;
 use sse_tests::{
     client, stalled_client, wait_until, BroadcastInstance, EventReader, BROADCAST_SHUTDOWN_GRACE,
 };
@@ -234,7 +234,7 @@ async fn ticks_never_push_the_chat_out_of_replay() {
         server.hub.publish(
             axum_broadcast::TICKS,
             Event::default()
-                .event(sse_rs_core::EventType::from_static("tick"))
+                .event(sse_rs::EventType::from_static("tick"))
                 .data(format!("{{\"n\":{n}}}")),
         );
     }

@@ -182,7 +182,7 @@ where
         return;
     };
     let (cert, key) = sse_tests::self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
-    let config = sse_rs_core::server::tls_config(&cert, &key).expect("a TLS config");
+    let config = sse_rs::server::tls_config(&cert, &key).expect("a TLS config");
     for https in [true, false] {
         // Slow enough to stay open for the whole test, fast enough to see events soon.
         let countdown = Countdown::new(1000, Duration::from_millis(100));

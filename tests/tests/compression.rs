@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, Stream, StreamExt};
-use sse_rs_core::Event;
+use sse_rs::Event;
 use tokio::net::TcpListener;
 
 const GAP: Duration = Duration::from_millis(200);

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use countdown::Countdown;
-use sse_rs_core::decode::Decoded;
+use sse_rs::decode::Decoded;
 use sse_tests::{client, expected_event, summary, EventReader, TestServer};
 
 /// Long enough for any test to finish; a hang fails instead of blocking CI.

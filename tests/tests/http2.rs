@@ -22,7 +22,7 @@ where
     Fut: Future<Output = std::io::Result<()>> + Send + 'static,
 {
     let (cert, key) = self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
-    let config = sse_rs_core::server::tls_config(&cert, &key).expect("a TLS config");
+    let config = sse_rs::server::tls_config(&cert, &key).expect("a TLS config");
     TestServer::start(serve, countdown.tls(config)).await
 }
 
@@ -191,14 +191,14 @@ http2_suite!(actix, actix_countdown::serve);
 #[tokio::test]
 async fn the_chat_example_serves_its_stream_over_http2() {
     let (cert, key) = self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
-    let config = sse_rs_core::server::tls_config(&cert, &key).expect("a TLS config");
+    let config = sse_rs::server::tls_config(&cert, &key).expect("a TLS config");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(axum_broadcast::serve_https(
         listener,
         config,
-        sse_rs_core::hub::Hub::new(),
+        sse_rs::hub::Hub::new(),
         Duration::from_millis(50),
         async {
             let _ = stopped.await;

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-use sse_rs_core::decode::{Decoded, Decoder};
-use sse_rs_core::{Data, Event, EventId, EventType};
+use sse_rs::decode::{Decoded, Decoder};
+use sse_rs::{Data, Event, EventId, EventType};
 use tokio::net::TcpListener;
 
 /// Events that stress the encoder: every kind of line break, empty and missing data,
@@ -76,7 +76,7 @@ async fn hyper_server() -> SocketAddr {
             let (socket, _) = listener.accept().await.unwrap();
             let service = hyper::service::service_fn(|_request| async {
                 Ok::<_, Infallible>(
-                    sse_rs_core::SseBody::new(events())
+                    sse_rs::SseBody::new(events())
                         .into_response()
                         .map(BodyExt::boxed),
                 )

@@ -15,10 +15,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{self, StreamExt};
-use sse_rs_core::layer::SseLayer;
-use sse_rs_core::limit::{OverLimit, StreamLimit};
-use sse_rs_core::shutdown::Shutdown;
-use sse_rs_core::{Event, LastEventId};
+use sse_rs::layer::SseLayer;
+use sse_rs::limit::{OverLimit, StreamLimit};
+use sse_rs::shutdown::Shutdown;
+use sse_rs::{Event, LastEventId};
 use sse_tests::{
     assert_told_to_retry, assert_unannounced_streams_count, client, open_event_stream as open,
     wait_until, EventReader,

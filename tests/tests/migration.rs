@@ -1,6 +1,6 @@
 //! The migration guides, tried: an app that used each framework's built-in SSE, moved
 //! to our adapter with the replacements its guide names, through that adapter alone
-//! (no `sse_rs_core` path in the handlers), served over real TCP and read back.
+//! (no `sse_rs` path in the handlers), served over real TCP and read back.
 //!
 //! Every framework's handler builds the same events with the guide's calls, so the
 //! same expectation holds for all of them.
@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sse_rs_core::decode::{Decoded, MessageEvent};
+use sse_rs::decode::{Decoded, MessageEvent};
 use sse_tests::{client, EventReader};
 
 const KEEP_ALIVE: Duration = Duration::from_millis(40);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sse_redis::{redis, Error, Event, RedisHub};
-use sse_rs_core::decode::MessageEvent;
+use sse_rs::decode::MessageEvent;
 use sse_tests::{
     client, free_port, open_event_stream, redis_url, require_program, unique_prefix, wait_for_port,
     BroadcastInstance, ChildGuard, EventReader,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use sse_redis::{redis, EntryId, Error, Event, EventType, LastEventId, RedisHub, Subscription};
-use sse_rs_core::decode::{Decoded, Decoder, MessageEvent};
+use sse_rs::decode::{Decoded, Decoder, MessageEvent};
 use sse_tests::{redis_url, unique_prefix as prefix};
 
 /// A builder for a hub on the test server, with its streams under `prefix`.

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use sse_rs_core::server::{ReadTimeoutBody, Server};
-use sse_rs_core::shutdown::Shutdown;
-use sse_rs_core::SseBody;
+use sse_rs::server::{ReadTimeoutBody, Server};
+use sse_rs::shutdown::Shutdown;
+use sse_rs::SseBody;
 use sse_tests::{client, stalled_client, wait_until, EventReader, Firehose};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -144,14 +144,14 @@ async fn start_firehose(stall_timeout: Duration) -> (SocketAddr, Arc<AtomicBool>
 async fn a_client_that_stops_reading_loses_its_stream() {
     let stall = Duration::from_millis(500);
     let (addr, dropped) = start_firehose(stall).await;
-    let stalled_before = sse_rs_core::metrics::snapshot().stalled_closes;
+    let stalled_before = sse_rs::metrics::snapshot().stalled_closes;
     let client = stalled_client(addr).await;
     assert!(
         wait_until(Duration::from_secs(10), || dropped.load(Ordering::SeqCst)).await,
         "the stream of a client that stopped reading was never let go"
     );
     // Operators see it (only this test stalls a client in this binary).
-    assert!(sse_rs_core::metrics::snapshot().stalled_closes > stalled_before);
+    assert!(sse_rs::metrics::snapshot().stalled_closes > stalled_before);
     drop(client);
 
     // A client that reads keeps its stream, however long it stays.

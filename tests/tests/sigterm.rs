@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use sse_rs_core::hub::Hub;
+use sse_rs::hub::Hub;
 use sse_tests::{client, EventReader};
 
 #[cfg(unix)]
@@ -21,7 +21,7 @@ async fn sigterm_stops_the_server_gracefully() {
         listener,
         Hub::new(),
         Duration::from_millis(50),
-        sse_rs_core::shutdown::os_signal(),
+        sse_rs::shutdown::os_signal(),
         Duration::from_secs(2),
     ));
     let mut readers = Vec::new();

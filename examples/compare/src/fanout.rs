@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{Stream, StreamExt};
-use sse_rs_core::hub::Hub;
-use sse_rs_core::{Event, EventType, LastEventId};
+use sse_rs::hub::Hub;
+use sse_rs::{Event, EventType, LastEventId};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -98,7 +98,7 @@ impl Broadcast {
     ///
     /// On a built-in broadcast (a bug in the caller).
     #[must_use]
-    pub fn subscribe_hub(&self) -> sse_rs_core::hub::Subscription {
+    pub fn subscribe_hub(&self) -> sse_rs::hub::Subscription {
         match self {
             Broadcast::Hub(hub) => hub.subscribe(&[TOPIC], &LastEventId::none()),
             #[allow(clippy::panic)]
@@ -334,7 +334,7 @@ async fn subscriber(
     watch: Option<Arc<Watch>>,
 ) -> std::io::Result<(Vec<u64>, u128)> {
     use tokio::io::AsyncReadExt;
-    let mut decoder = sse_rs_core::decode::Decoder::new();
+    let mut decoder = sse_rs::decode::Decoder::new();
     let mut latencies = Vec::with_capacity(n as usize);
     let mut buf = vec![0_u8; 64 * 1024];
     let mut head = Vec::new();
@@ -371,8 +371,8 @@ async fn subscriber(
     Ok((latencies, last))
 }
 
-pub(crate) fn record(item: &sse_rs_core::decode::Decoded, now: u128, latencies: &mut Vec<u64>) {
-    if let sse_rs_core::decode::Decoded::Event(event) = item {
+pub(crate) fn record(item: &sse_rs::decode::Decoded, now: u128, latencies: &mut Vec<u64>) {
+    if let sse_rs::decode::Decoded::Event(event) = item {
         if let Some(sent) = event
             .data
             .get(..20)

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sse_rs_core::server::rustls;
+use sse_rs::server::rustls;
 
 use crate::fanout::{now_nanos, FanoutResult, Publish, Reader};
 
@@ -150,7 +150,7 @@ pub async fn run_fanout_h2(
         .map(|(sender, mut body)| {
             tokio::spawn(async move {
                 let _keep = sender;
-                let mut decoder = sse_rs_core::decode::Decoder::new();
+                let mut decoder = sse_rs::decode::Decoder::new();
                 let mut latencies = Vec::with_capacity(publish.n as usize);
                 let mut last = 0;
                 while (latencies.len() as u64) < publish.n {

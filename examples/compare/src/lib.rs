@@ -23,7 +23,7 @@ use serde::Deserialize;
 /// A server and SSE implementation under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Variant {
-    /// Plain hyper 1 with `sse_rs_core::SseBody`.
+    /// Plain hyper 1 with `sse_rs::SseBody`.
     HyperSseCore,
     /// axum 0.8 with `sse-axum`.
     SseAxum,
@@ -128,18 +128,16 @@ impl Burst {
     }
 }
 
-const TICK: sse_rs_core::EventType = sse_rs_core::EventType::from_static("tick");
+const TICK: sse_rs::EventType = sse_rs::EventType::from_static("tick");
 
 /// Our burst. Every implementation takes the same payload the cheapest way its API
 /// allows: ours and actix-web-lab share it (`Data` and `ByteString` are counted
 /// references), axum's and warp's events copy it (their `data` takes `&str` or
 /// `String`).
-fn ours(
-    burst: Burst,
-) -> impl Stream<Item = Result<sse_rs_core::Event, Infallible>> + Send + 'static {
-    let data = sse_rs_core::Data::from(burst.payload());
+fn ours(burst: Burst) -> impl Stream<Item = Result<sse_rs::Event, Infallible>> + Send + 'static {
+    let data = sse_rs::Data::from(burst.payload());
     stream::iter((1..=burst.n).map(move |id| {
-        Ok(sse_rs_core::Event::default()
+        Ok(sse_rs::Event::default()
             .id(id)
             .event(TICK)
             .data(data.clone()))
@@ -259,7 +257,7 @@ async fn serve_raw(listener: tokio::net::TcpListener) -> io::Result<()> {
 }
 
 /// A TLS config to serve HTTPS with (HTTP/2 or HTTP/1.1 by ALPN), or plain HTTP.
-pub type Tls = Option<std::sync::Arc<sse_rs_core::server::rustls::ServerConfig>>;
+pub type Tls = Option<std::sync::Arc<sse_rs::server::rustls::ServerConfig>>;
 
 /// Serves `variant` on `addr` until the process ends: plain HTTP/1.1 (as each
 /// framework serves it by default), or with `tls` HTTPS with HTTP/2 by ALPN (the
@@ -293,24 +291,24 @@ pub fn serve_on(variant: Variant, listener: std::net::TcpListener, tls: Tls) -> 
 /// Serves `service` over HTTPS with the core's `Server` until the process ends.
 async fn serve_https<S, B>(
     listener: tokio::net::TcpListener,
-    config: std::sync::Arc<sse_rs_core::server::rustls::ServerConfig>,
+    config: std::sync::Arc<sse_rs::server::rustls::ServerConfig>,
     service: S,
 ) -> io::Result<()>
 where
     S: tower::Service<
-            http::Request<sse_rs_core::server::ReadTimeoutBody<hyper::body::Incoming>>,
+            http::Request<sse_rs::server::ReadTimeoutBody<hyper::body::Incoming>>,
             Response = http::Response<B>,
         > + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<sse_rs_core::BoxError>,
+    S::Error: Into<sse_rs::BoxError>,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
-    B::Error: Into<sse_rs_core::BoxError>,
+    B::Error: Into<sse_rs::BoxError>,
 {
-    let (trigger, _streams) = sse_rs_core::shutdown::Shutdown::new();
-    sse_rs_core::server::Server::new(listener)
+    let (trigger, _streams) = sse_rs::shutdown::Shutdown::new();
+    sse_rs::server::Server::new(listener)
         .tls(config)
         .serve(service, std::future::pending(), trigger)
         .await
@@ -415,7 +413,7 @@ async fn serve_axum(
                 get(move |State(broadcast): State<Broadcast>| async move {
                     let response: Response = if let Broadcast::Redis(hub) = &broadcast {
                         match hub
-                            .subscribe(fanout::TOPIC, &sse_rs_core::LastEventId::none())
+                            .subscribe(fanout::TOPIC, &sse_rs::LastEventId::none())
                             .await
                         {
                             Ok(subscription) => sse_axum::Sse::new(subscription).into_response(),
@@ -503,7 +501,7 @@ async fn serve_warp(
     }
 }
 
-type HyperBody = http_body_util::combinators::BoxBody<bytes::Bytes, sse_rs_core::BoxError>;
+type HyperBody = http_body_util::combinators::BoxBody<bytes::Bytes, sse_rs::BoxError>;
 
 /// The hyper variant's routes, for any request body.
 async fn hyper_handle(broadcast: Broadcast, uri: http::Uri) -> hyper::Response<HyperBody> {
@@ -517,7 +515,7 @@ async fn hyper_handle(broadcast: Broadcast, uri: http::Uri) -> hyper::Response<H
     }
     let query = uri.query();
     match uri.path() {
-        "/fanout" => sse_rs_core::SseBody::new(broadcast.subscribe_hub())
+        "/fanout" => sse_rs::SseBody::new(broadcast.subscribe_hub())
             .into_response()
             .map(BodyExt::boxed),
         "/publish" => {
@@ -525,7 +523,7 @@ async fn hyper_handle(broadcast: Broadcast, uri: http::Uri) -> hyper::Response<H
             text("published".into())
         }
         "/subscribers" => text(broadcast.subscribers().to_string()),
-        _ => sse_rs_core::SseBody::new(ours(Burst::parse(query)))
+        _ => sse_rs::SseBody::new(ours(Burst::parse(query)))
             .into_response()
             .map(BodyExt::boxed),
     }

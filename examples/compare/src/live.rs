@@ -33,7 +33,7 @@ use countdown::{Countdown, Signal};
 use serde::Deserialize;
 use sse_axum::hub::Hub;
 use sse_axum::{Event, EventType, KeepAlive, LastEventId, Sse};
-use sse_rs_core::shutdown::Shutdown;
+use sse_rs::shutdown::Shutdown;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -359,7 +359,7 @@ fn run() -> std::io::Result<()> {
             tls_key,
         } => {
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => Some(sse_rs_core::server::tls_config(&cert, &key)?),
+                (Some(cert), Some(key)) => Some(sse_rs::server::tls_config(&cert, &key)?),
                 _ => None,
             };
             compare::serve(variant, SocketAddr::from((Ipv4Addr::LOCALHOST, port)), tls)
@@ -732,7 +732,7 @@ enum Transport<'a> {
     Http2 {
         cert: &'a str,
         key: &'a str,
-        client: std::sync::Arc<sse_rs_core::server::rustls::ClientConfig>,
+        client: std::sync::Arc<sse_rs::server::rustls::ClientConfig>,
     },
 }
 

@@ -89,7 +89,7 @@ async fn every_variant_serves_bursts_over_http2_to_h2load() {
     }
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compare-h2");
     let (cert, key) = compare::self_signed(&dir).unwrap();
-    let config = sse_rs_core::server::tls_config(&cert, &key).unwrap();
+    let config = sse_rs::server::tls_config(&cert, &key).unwrap();
     let client = compare::fanout_h2::client_config(&cert).unwrap();
     for variant in Variant::ALL {
         let addr = start_serving(variant, Some(config.clone())).await;

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-pub use sse_rs_core::shutdown::Shutdown;
-use sse_rs_core::{Event, EventType, KeepAlive, LastEventId};
+pub use sse_rs::shutdown::Shutdown;
+use sse_rs::{Event, EventType, KeepAlive, LastEventId};
 
 /// The page at `/`: shows each event as it arrives, the connection state, and a
 /// Close button. The same file for every framework.
@@ -89,7 +89,7 @@ impl Args {
             .retry(Duration::from_millis(self.retry_ms))
             .drop_after(self.drop_after);
         Ok(match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => countdown.tls(sse_rs_core::server::tls_config(cert, key)?),
+            (Some(cert), Some(key)) => countdown.tls(sse_rs::server::tls_config(cert, key)?),
             _ => countdown,
         })
     }
@@ -119,7 +119,7 @@ pub struct Countdown {
     drop_after: Option<u64>,
     open: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
-    tls: Option<Arc<sse_rs_core::server::rustls::ServerConfig>>,
+    tls: Option<Arc<sse_rs::server::rustls::ServerConfig>>,
 }
 
 impl Countdown {
@@ -141,19 +141,19 @@ impl Countdown {
     /// Serve the demo over HTTPS with `config` (HTTP/2 or HTTP/1.1 by ALPN) instead of
     /// plain HTTP, on the same port.
     #[must_use]
-    pub fn tls(mut self, config: Arc<sse_rs_core::server::rustls::ServerConfig>) -> Self {
+    pub fn tls(mut self, config: Arc<sse_rs::server::rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
         self
     }
 
     /// The TLS config to serve with, if any.
     #[must_use]
-    pub fn tls_config(&self) -> Option<Arc<sse_rs_core::server::rustls::ServerConfig>> {
+    pub fn tls_config(&self) -> Option<Arc<sse_rs::server::rustls::ServerConfig>> {
         self.tls.clone()
     }
 
     /// `server` serving HTTPS when the countdown has a TLS config.
-    pub fn configure(&self, server: sse_rs_core::server::Server) -> sse_rs_core::server::Server {
+    pub fn configure(&self, server: sse_rs::server::Server) -> sse_rs::server::Server {
         match self.tls_config() {
             Some(config) => server.tls(config),
             None => server,
@@ -228,7 +228,7 @@ impl Countdown {
     /// The events from `from` down to 1, one per interval, the first after one
     /// interval; with [`drop_after`](Countdown::drop_after), fails after that many
     /// events. Servers end it early on shutdown with
-    /// [`SseBody::shutdown`](sse_rs_core::SseBody::shutdown).
+    /// [`SseBody::shutdown`](sse_rs::SseBody::shutdown).
     pub fn events(&self, from: u64) -> impl Stream<Item = Result<Event, Dropped>> + Send + 'static {
         let this = self.clone();
         let guard = OpenStream::new(&self.open);
@@ -296,7 +296,7 @@ pub type Signal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>
 /// When the server fails.
 pub async fn serve_gracefully<F, S>(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    trigger: sse_rs_core::shutdown::ShutdownTrigger,
+    trigger: sse_rs::shutdown::ShutdownTrigger,
     grace: Duration,
     server: F,
 ) -> std::io::Result<()>
@@ -305,7 +305,7 @@ where
     S: std::future::Future<Output = std::io::Result<()>>,
 {
     // Past the grace the server is dropped with its connections: a stopped server.
-    sse_rs_core::shutdown::graceful(shutdown, trigger, grace, server)
+    sse_rs::shutdown::graceful(shutdown, trigger, grace, server)
         .await
         .unwrap_or(Ok(()))
 }
@@ -341,7 +341,7 @@ where
 
 /// Completes on Ctrl-C (or SIGTERM on Unix): the core's `shutdown::os_signal`.
 pub async fn ctrl_c() {
-    sse_rs_core::shutdown::os_signal().await;
+    sse_rs::shutdown::os_signal().await;
 }
 
 #[cfg(test)]

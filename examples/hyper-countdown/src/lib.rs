@@ -1,4 +1,4 @@
-//! The countdown demo on plain hyper 1 with [`sse_rs_core::SseBody`]: no web framework,
+//! The countdown demo on plain hyper 1 with [`sse_rs::SseBody`]: no web framework,
 //! which shows that the core works with anything that speaks `http-body` 1.
 //!
 //! `cargo run -p hyper-countdown`, then open <http://127.0.0.1:8083/>.
@@ -12,8 +12,8 @@ use bytes::Bytes;
 use countdown::{Countdown, Plan, Shutdown};
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
-use sse_rs_core::server::Server;
-use sse_rs_core::{BoxError, LastEventId, SseBody};
+use sse_rs::server::Server;
+use sse_rs::{BoxError, LastEventId, SseBody};
 use tokio::net::TcpListener;
 
 /// How long a shutdown waits for open connections before it drops them.

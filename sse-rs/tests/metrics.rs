@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use futures_util::{stream, StreamExt};
 use http_body_util::BodyExt;
-use sse_rs_core::adapter::StreamGate;
-use sse_rs_core::hub::Hub;
-use sse_rs_core::limit::StreamLimit;
-use sse_rs_core::metrics::snapshot;
-use sse_rs_core::shutdown::{graceful, Shutdown};
-use sse_rs_core::{Event, KeepAlive, LastEventId, SseBody};
+use sse_rs::adapter::StreamGate;
+use sse_rs::hub::Hub;
+use sse_rs::limit::StreamLimit;
+use sse_rs::metrics::snapshot;
+use sse_rs::shutdown::{graceful, Shutdown};
+use sse_rs::{Event, KeepAlive, LastEventId, SseBody};
 
 #[tokio::test(start_paused = true)]
 async fn the_counters_count_what_streams_do() {
@@ -81,8 +81,8 @@ async fn the_counters_count_what_streams_do() {
     assert_eq!(snapshot().forced_stops, start.forced_stops + 1);
 
     // Backplanes count their own resets and malformed entries through the core.
-    sse_rs_core::metrics::count_reset();
-    sse_rs_core::metrics::count_malformed_entry();
+    sse_rs::metrics::__record::reset();
+    sse_rs::metrics::__record::malformed_entry();
     let now = snapshot();
     assert_eq!(now.resets, start.resets + 2);
     assert_eq!(now.malformed_entries, start.malformed_entries + 1);

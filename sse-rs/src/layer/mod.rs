@@ -11,9 +11,9 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use sse_rs_core::layer::SseLayer;
-//! use sse_rs_core::limit::StreamLimit;
-//! use sse_rs_core::shutdown::Shutdown;
+//! use sse_rs::layer::SseLayer;
+//! use sse_rs::limit::StreamLimit;
+//! use sse_rs::shutdown::Shutdown;
 //!
 //! let (trigger, signal) = Shutdown::new();
 //! let layer = SseLayer::new()

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
-use sse_rs_core::hub::Hub;
-use sse_rs_core::{Event, LastEventId};
+use sse_rs::hub::Hub;
+use sse_rs::{Event, LastEventId};
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
@@ -31,7 +31,7 @@ fn reading_the_ring_allocates_nothing_per_event_per_subscriber() {
     let mut read = 0_u64;
     let mut poll_all = |subscriptions: &mut Vec<_>, read: &mut u64| {
         for subscription in subscriptions.iter_mut() {
-            let subscription: &mut sse_rs_core::hub::Subscription = subscription;
+            let subscription: &mut sse_rs::hub::Subscription = subscription;
             while let Poll::Ready(Some(Ok(_event))) =
                 Pin::new(&mut *subscription).poll_next(&mut cx)
             {

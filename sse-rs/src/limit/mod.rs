@@ -1,6 +1,8 @@
 //! [`StreamLimit`]: a limit on open event streams, the same for every framework
 //! (used by the tower `SseLayer` and by sse-actix's middleware).
 
+pub(crate) mod gate;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::response::RESPONSE_HEADERS;
+use crate::adapter::RESPONSE_HEADERS;
 use crate::Event;
 
 /// What a request over the stream limit gets.
@@ -35,7 +37,7 @@ pub enum OverLimit {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sse_rs_core::limit::StreamLimit;
+/// use sse_rs::limit::StreamLimit;
 ///
 /// let limit = StreamLimit::new(1).back_off(Duration::from_secs(3));
 /// let slot = limit.try_acquire().expect("one slot");

@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 
 use sync_wrapper::SyncWrapper;
 
+use crate::adapter::{accepts_event_stream, is_event_stream};
 use crate::limit::{Refusal, StreamLimit, StreamSlot};
-use crate::response::{accepts_event_stream, is_event_stream};
 use crate::shutdown::Shutdown;
 
 /// The settings of an adapter's middleware: an optional limit on open event streams
@@ -30,8 +30,8 @@ use crate::shutdown::Shutdown;
 ///    gets a [`StreamGuard`]; any other response gives its slot back at once.
 ///
 /// ```
-/// use sse_rs_core::adapter::StreamGate;
-/// use sse_rs_core::limit::StreamLimit;
+/// use sse_rs::adapter::StreamGate;
+/// use sse_rs::limit::StreamLimit;
 ///
 /// let gate = StreamGate::new().limit(StreamLimit::new(1));
 /// // A request without `Accept: text/event-stream` takes no slot up front...
@@ -142,7 +142,7 @@ impl Admission {
 /// The limit's refusal, counted.
 fn refuse(limit: &StreamLimit) -> Refusal {
     let refusal = limit.refusal();
-    crate::metrics::count_refused_stream(refusal.status);
+    crate::metrics::__record::refused_stream(refusal.status);
     refusal
 }
 

@@ -8,8 +8,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::{FutureExt, StreamExt};
-use sse_rs_core::hub::Hub;
-use sse_rs_core::{Event, EventType, LastEventId};
+use sse_rs::hub::Hub;
+use sse_rs::{Event, EventType, LastEventId};
 
 const SUBSCRIBERS: usize = 1000;
 const EVENTS: u64 = 100;

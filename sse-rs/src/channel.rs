@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use tokio::sync::mpsc;
 
-use crate::event::EncodedEvent;
+use crate::EncodedEvent;
 
 /// A bounded channel of events: the [`EventSender`] goes to the code that produces
 /// events, the [`EventReceiver`] into an [`SseBody`](crate::SseBody) or an adapter's
@@ -19,8 +19,8 @@ use crate::event::EncodedEvent;
 /// to fail on its next send.
 ///
 /// ```
-/// use sse_rs_core::{Event, SseBody};
-/// use sse_rs_core::channel::channel;
+/// use sse_rs::{Event, SseBody};
+/// use sse_rs::channel::channel;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let (sender, receiver) = channel(16);

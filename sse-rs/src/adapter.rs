@@ -1,0 +1,40 @@
+//! What a framework adapter needs and an application does not: the wire crate's
+//! response headers and negotiation, the gate that admits a stream under a
+//! [`StreamLimit`](crate::limit::StreamLimit) and ends it on shutdown (feature
+//! `limit`), and (hidden) the macros that give every adapter of this workspace the
+//! same `Sse` builder, `LastEventId` extractor and re-exports.
+//!
+//! The tower [`SseLayer`](crate::layer::SseLayer) and sse-actix's middleware are
+//! built on the gate; a third-party adapter can be too.
+
+#[doc(inline)]
+pub use sse_rs_core::adapter::{
+    accepts_event_stream, is_event_stream, set_response_headers, RESPONSE_HEADERS,
+    TEXT_EVENT_STREAM,
+};
+
+#[cfg(feature = "limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "limit")))]
+pub use crate::limit::gate::{Admission, StreamGate, StreamGuard};
+
+#[doc(hidden)]
+pub use sse_rs_core::adapter::__private;
+
+/// The re-exports every adapter makes, one list for all of them: the vocabulary of the
+/// wire, `Shutdown` (which every `Sse::shutdown` takes), and the services as modules,
+/// so that an app depends on its adapter alone. Not a public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_reexports {
+    () => {
+        #[doc(inline)]
+        pub use $crate::shutdown::{Shutdown, ShutdownTrigger};
+        #[doc(inline)]
+        pub use $crate::{channel, decode, hub, limit, metrics, shutdown, timer};
+        #[doc(inline)]
+        pub use $crate::{
+            BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind,
+            InvalidField, KeepAlive, SseBody,
+        };
+    };
+}
