@@ -28,6 +28,10 @@
 //! Responses carry `Content-Encoding: identity`, so actix-web's `Compress`
 //! middleware passes the stream through instead of buffering it.
 //!
+//! [`middleware::SseMiddleware`] (the counterpart of the tower `SseLayer`) bounds open
+//! streams and ends them on shutdown; [`stall_timeout`] closes connections whose
+//! client stopped reading.
+//!
 //! # Moving from `actix_web_lab::sse`
 //!
 //! See [`migration`]: every public item of `actix_web_lab::sse` and what to write instead,
@@ -58,11 +62,10 @@ use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse, Responder}
 use futures_core::Stream;
 
 mod compat;
-mod middleware;
+pub mod middleware;
 mod stall;
 
 pub use compat::{InfallibleStream, ReceiverStream};
-pub use middleware::{SlotBody, SseMiddleware, SseMiddlewareService};
 pub use stall::stall_timeout;
 
 sse_rs::__adapter_reexports!();

@@ -1,5 +1,5 @@
-//! [`SseMiddleware`]: the actix-web counterpart of sse-rs-core's tower `SseLayer`, with
-//! the same core logic ([`StreamLimit`], [`Shutdown`]).
+//! [`SseMiddleware`]: the actix-web counterpart of sse-rs's tower `SseLayer`, with the
+//! same logic below it ([`StreamLimit`], [`Shutdown`]).
 
 use std::future::{ready, Ready};
 use std::pin::Pin;

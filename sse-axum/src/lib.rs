@@ -63,6 +63,7 @@ sse_rs::__adapter_reexports!();
 /// A server loop with request timeouts, `TCP_NODELAY` and a stop with a deadline
 /// (feature `server`): `axum::serve` and `warp::serve` set no request timeouts.
 #[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 #[doc(inline)]
 pub use sse_rs::server;
 
@@ -72,6 +73,7 @@ pub mod migration {}
 /// Tower middleware for event-stream routes (feature `tower`): `Last-Event-ID` in the
 /// request extensions, a limit on open streams, shutdown. axum routes take tower layers.
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 #[doc(inline)]
 pub use sse_rs::layer;
 

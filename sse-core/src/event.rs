@@ -176,6 +176,7 @@ impl Event {
     ///
     /// When `value` cannot be serialised (for example a map with non-string keys).
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn json_data<T: serde::Serialize + ?Sized>(
         self,
         value: &T,

@@ -1,6 +1,6 @@
 //! [`Timer`]: the clock a [`KeepAlive`](crate::KeepAlive) runs on.
 //!
-//! With the default feature `tokio`, keep-alive uses tokio's timer ([`TokioTimer`])
+//! With the default feature `tokio`, keep-alive uses tokio's timer (`TokioTimer`)
 //! and nothing needs to be set. Without it the crate has no runtime dependency at all,
 //! and a keep-alive runs on the timer given to
 //! [`KeepAlive::timer`](crate::KeepAlive::timer): a small implementation of these two

@@ -1,10 +1,10 @@
 //! What a framework adapter needs and an application does not: the wire crate's
 //! response headers and negotiation, the gate that admits a stream under a
-//! [`StreamLimit`](crate::limit::StreamLimit) and ends it on shutdown (feature
+//! `limit::StreamLimit` and ends it on shutdown (feature
 //! `limit`), and (hidden) the macros that give every adapter of this workspace the
 //! same `Sse` builder, `LastEventId` extractor and re-exports.
 //!
-//! The tower [`SseLayer`](crate::layer::SseLayer) and sse-actix's middleware are
+//! The tower `SseLayer` (feature `tower`) and sse-actix's middleware are
 //! built on the gate; a third-party adapter can be too.
 
 #[doc(inline)]

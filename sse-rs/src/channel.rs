@@ -52,6 +52,7 @@ pub struct EventSender(mpsc::Sender<EncodedEvent>);
 
 /// The event could not be sent: the receiver (the client's stream) is gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Disconnected;
 
 impl fmt::Display for Disconnected {

@@ -27,8 +27,8 @@
 //!
 //! # Layout
 //!
-//! The root re-exports the wire's vocabulary. The services: [`hub`] (broadcast and
-//! replay), [`channel`] (a producer tied to its client), [`limit`] (a limit on open
+//! The root re-exports the wire's vocabulary. The services: `hub` (broadcast and
+//! replay), `channel` (a producer tied to its client), `limit` (a limit on open
 //! streams), `layer` (tower middleware, feature `tower`), [`shutdown`] (the signal, and
 //! a graceful stop with a deadline), `server` (feature `server`), and [`adapter`] for
 //! what only framework adapters use.
@@ -37,9 +37,9 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `hub` | yes | [`hub::Hub`]: topics, replay for reconnecting clients, one bounded ring per topic |
-//! | `channel` | yes | [`channel::channel`]: push events from anywhere, learn when the client is gone |
-//! | `limit` | yes | [`limit::StreamLimit`] and the gate adapters build on |
+//! | `hub` | yes | `hub::Hub`: topics, replay for reconnecting clients, one bounded ring per topic |
+//! | `channel` | yes | `channel::channel`: push events from anywhere, learn when the client is gone |
+//! | `limit` | yes | `limit::StreamLimit` and the gate adapters build on |
 //! | `tower` | no | `layer::SseLayer`: tower middleware (`LastEventId` in extensions, a limit on open streams, shutdown) |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM, for a graceful stop |
 //! | `server` | no | `server::Server`: a hyper 1 server loop with request timeouts (slowloris), `TCP_NODELAY`, a write stall timeout and a stop with a deadline |
@@ -81,3 +81,8 @@ pub use sse_rs_core::{
 // The wire's adapter macros, for the adapters of this workspace. Not a public API.
 #[doc(hidden)]
 pub use sse_rs_core::{__adapter_last_event_id, __adapter_sse, __adapter_sse_methods};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

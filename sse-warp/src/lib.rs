@@ -56,6 +56,7 @@ sse_rs::__adapter_reexports!();
 /// A server loop with request timeouts, `TCP_NODELAY` and a stop with a deadline
 /// (feature `server`): `axum::serve` and `warp::serve` set no request timeouts.
 #[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 #[doc(inline)]
 pub use sse_rs::server;
 

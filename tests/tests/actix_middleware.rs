@@ -13,7 +13,8 @@ use std::time::Duration;
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpServer};
 use futures_util::stream::{self, StreamExt};
 use sse_actix::limit::StreamLimit;
-use sse_actix::{Event, Shutdown, SseMiddleware};
+use sse_actix::middleware::SseMiddleware;
+use sse_actix::{Event, Shutdown};
 use sse_tests::{
     assert_told_to_retry, assert_unannounced_streams_count, open_event_stream as open, spawn_actix,
     wait_until, EventReader,

@@ -2,7 +2,7 @@
 //! response, written once: admission under a [`StreamLimit`], the slot an open stream
 //! holds, and the end of the stream when a [`Shutdown`] signal fires.
 //!
-//! The tower [`SseLayer`](crate::layer::SseLayer) and sse-actix's `SseMiddleware` only
+//! The tower `SseLayer` and sse-actix's `SseMiddleware` only
 //! translate their framework's types to these calls.
 
 use std::fmt;

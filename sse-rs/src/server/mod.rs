@@ -26,7 +26,7 @@
 //! It speaks HTTP/1.1 and, on the same port, HTTP/2 with prior knowledge (h2c, for a
 //! proxy that talks h2c to its upstream): every event stream of a client then shares
 //! one connection, a stream the client drops (`RST_STREAM`) ends alone, and a stop
-//! sends `GOAWAY`. Browsers speak HTTP/2 only over TLS: with [`tls`](Server::tls)
+//! sends `GOAWAY`. Browsers speak HTTP/2 only over TLS: with `tls`
 //! (feature `tls`, rustls) it serves HTTPS instead, HTTP/2 or HTTP/1.1 as the client
 //! chooses by ALPN. Over HTTP/2 a browser's event streams to one origin share one
 //! connection, so the limit of six connections per origin of HTTP/1.1 (the seventh
