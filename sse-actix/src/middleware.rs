@@ -33,7 +33,8 @@ use sse_rs::shutdown::Shutdown;
 /// ```
 /// use actix_web::App;
 /// use sse_actix::limit::StreamLimit;
-/// use sse_actix::{Shutdown, SseMiddleware};
+/// use sse_actix::middleware::SseMiddleware;
+/// use sse_actix::Shutdown;
 ///
 /// let (trigger, signal) = Shutdown::new();
 /// let app = App::new().wrap(SseMiddleware::new().limit(StreamLimit::new(1000)).shutdown(signal));

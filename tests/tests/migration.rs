@@ -157,6 +157,45 @@ mod axum_guide {
         assert_guide_stream(open(addr, "/events").await, None, "ka").await;
     }
 
+    /// The guide's way to use `try_id(..)?` where events are built, in the stream
+    /// closure: items `Result<Event, InvalidField>`, and `on_error` for a last event.
+    async fn runtime_ids(
+        axum::extract::Path(ids): axum::extract::Path<String>,
+    ) -> Sse<impl Stream<Item = Result<Event, sse_axum::InvalidField>>> {
+        // The path is percent-decoded: `%0A` is a line feed.
+        let ids: Vec<String> = ids.split(',').map(str::to_owned).collect();
+        let events = stream::iter(ids).map(|id| {
+            let event = Event::default().try_id(id.as_str())?.data("x");
+            Ok::<_, sse_axum::InvalidField>(event)
+        });
+        Sse::new(events).on_error(|error| Event::default().data(format!("stopped: {error}")))
+    }
+
+    #[tokio::test]
+    async fn try_id_works_inside_a_stream_closure() {
+        let app = Router::new().route("/ids/{ids}", get(runtime_ids));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut reader = EventReader::new(open(addr, "/ids/a,b,c%0Aid:%20forged,d").await);
+        reader.read_to_end(Duration::from_secs(10)).await;
+        let items: Vec<String> = reader
+            .items
+            .iter()
+            .map(|(_, item)| describe(item))
+            .collect();
+        let error = Event::default().try_id("c\nid: forged").unwrap_err();
+        assert_eq!(
+            items,
+            [
+                "event message \"x\" id a".to_owned(),
+                "event message \"x\" id b".to_owned(),
+                format!("event message \"stopped: {error}\" id b"),
+            ],
+            "the bad id ends the stream with the last event, and nothing is forged"
+        );
+    }
+
     #[test]
     fn a_runtime_type_with_a_line_break_is_an_error_not_a_panic() {
         let (events, _) = guide_events!(sse_axum, "x\ndata: forged".to_owned());
@@ -214,7 +253,11 @@ mod actix_guide {
             .with_retry_duration(RETRY)
     }
 
-    async fn from_infallible_receiver() -> impl Responder {
+    /// Named as an app moved from actix-web-lab names it, with the guide's types: if
+    /// `from_infallible_receiver` returned other types than the guide says, this would
+    /// not compile (E0308).
+    async fn from_infallible_receiver(
+    ) -> Sse<sse_actix::InfallibleStream<sse_actix::ReceiverStream<Event>>> {
         Sse::from_infallible_receiver(guide_receiver(|event| event))
             .with_keep_alive(KEEP_ALIVE)
             .with_retry_duration(RETRY)
