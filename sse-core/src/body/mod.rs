@@ -1,0 +1,335 @@
+//! [`SseBody`]: a stream of events as an HTTP response body.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use sync_wrapper::SyncWrapper;
+
+use crate::event::{EncodedEvent, Event};
+
+mod frame;
+#[cfg(test)]
+mod tests;
+
+use crate::keep_alive::{KeepAlive, KeepAliveTimer};
+use crate::metrics::{self, OpenStream};
+use frame::{FrameBuilder, PASS_THROUGH, PASS_THROUGH_WHERE_COPIED};
+
+/// A boxed error that is `Send` and `Sync`: the error type of [`SseBody`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The default cap on the size of one frame: 64 KiB.
+pub(crate) const DEFAULT_MAX_FRAME_SIZE: usize = 64 * 1024;
+
+type ErrorHandler = Box<dyn FnOnce(BoxError) -> Event + Send>;
+type ShutdownFuture = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+pin_project! {
+    /// A stream of events as a streaming [`http_body::Body`] (and a [`Stream`] of
+    /// bytes).
+    ///
+    /// Wraps any `Stream<Item = Result<T, E>>` where `T` converts into an
+    /// [`EncodedEvent`] (an [`Event`], or an event encoded once and shared) and `E`
+    /// into a [`BoxError`].
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use futures_util::stream;
+    /// use sse_rs_core::{Event, KeepAlive, SseBody};
+    ///
+    /// let events = stream::iter((1..=3_u32).map(|n| Ok::<_, Infallible>(Event::default().id(n).data("tick"))));
+    /// let response = SseBody::new(events)
+    ///     .keep_alive(KeepAlive::default())
+    ///     .into_response();
+    /// assert_eq!(response.headers()["content-type"], "text/event-stream");
+    /// ```
+    ///
+    /// # Frames
+    ///
+    /// Each time the body is polled it takes every event the stream has ready *now*
+    /// and sends them as one frame, up to [`max_frame_size`](SseBody::max_frame_size)
+    /// bytes. It never waits to fill a frame: an event that arrives alone is sent
+    /// alone, at once. Fewer, larger frames mean fewer system calls: hyper writes at
+    /// most 16 frames per `writev`, and the built-in SSE of axum and warp send one
+    /// frame per event.
+    ///
+    /// Nothing is copied that need not be: a frame of one event is the event's own
+    /// bytes, and an event of 1 KiB or more always goes as a frame of its own (the
+    /// server writes it from where it was encoded). Small events that are ready
+    /// together are copied once, into one buffer, sized for a whole frame at once
+    /// while a burst goes on, so it never grows and moves.
+    ///
+    /// # Keep-alive
+    ///
+    /// Off unless set with [`keep_alive`](SseBody::keep_alive). When set, a comment
+    /// frame is sent after the stream has been idle for the interval. The timer is
+    /// tokio's unless the keep-alive names another (see
+    /// [`KeepAlive::timer`](crate::KeepAlive::timer)): then the body must be polled
+    /// inside a tokio runtime with time enabled (axum, actix-web, warp and hyper-util
+    /// servers all are).
+    ///
+    /// # Errors
+    ///
+    /// When the stream yields an error, the events ready before it are sent, then the
+    /// body ends with that error. What the client sees depends on the server: hyper
+    /// closes the connection without finishing the chunked body, which a browser's
+    /// `EventSource` reports as an error before it reconnects (sending
+    /// `Last-Event-ID`). To end cleanly instead, turn the error into a last event with
+    /// [`on_error`](SseBody::on_error).
+    #[must_use]
+    pub struct SseBody<S> {
+        #[pin]
+        stream: SyncWrapper<S>,
+        // Boxed, as is `shutdown`: an idle stream's body stays small when they are off.
+        keep_alive: Option<Box<KeepAliveTimer>>,
+        // Bytes to send at the start of the next frame: the initial event, or an event
+        // that did not fit into the previous frame.
+        carry: Option<Bytes>,
+        // Rare, so boxed (thin pointers) to keep the body small.
+        error: Option<Box<BoxError>>,
+        on_error: Option<Box<SyncWrapper<ErrorHandler>>>,
+        shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
+        max_frame_size: usize,
+        done: bool,
+        // The last frame was full: events are coming faster than they are sent.
+        bursting: bool,
+        // The server copies every frame into a write buffer of its own (actix-web):
+        // events up to 8 KiB are coalesced too.
+        server_copies: bool,
+        // Counts the stream open (`metrics::snapshot`) while it lives.
+        open: OpenStream,
+    }
+}
+
+impl<S> SseBody<S> {
+    /// A body that sends the events of `stream`, without keep-alive.
+    pub fn new<T, E>(stream: S) -> Self
+    where
+        S: Stream<Item = Result<T, E>>,
+        T: Into<EncodedEvent>,
+        E: Into<BoxError>,
+    {
+        Self {
+            stream: SyncWrapper::new(stream),
+            keep_alive: None,
+            carry: None,
+            error: None,
+            on_error: None,
+            shutdown: None,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            done: false,
+            bursting: false,
+            server_copies: false,
+            open: OpenStream::new(),
+        }
+    }
+
+    /// Sends a keep-alive comment whenever the stream has been idle for its interval.
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        self.keep_alive = Some(Box::new(KeepAliveTimer::new(keep_alive)));
+        self
+    }
+
+    /// Sends `event` at once, before anything from the stream (together with the
+    /// stream's events that are ready at that moment).
+    ///
+    /// Useful to set the client's reconnection delay up front
+    /// (`Event::default().retry(..)`), or to get a byte on the wire immediately: some
+    /// HTTP/2 proxies hold the response headers until the first body byte.
+    pub fn initial_event(mut self, event: impl Into<EncodedEvent>) -> Self {
+        self.carry = Some(event.into().into_bytes());
+        self
+    }
+
+    /// Turns an error from the stream into a last event: the body sends the event
+    /// and then ends cleanly, instead of ending with the error.
+    ///
+    /// A browser treats a clean end like a dropped connection and reconnects after
+    /// its retry delay; send `retry:` in the last event to slow it down.
+    pub fn on_error<F>(mut self, handler: F) -> Self
+    where
+        F: FnOnce(BoxError) -> Event + Send + 'static,
+    {
+        self.on_error = Some(Box::new(SyncWrapper::new(Box::new(handler))));
+        self
+    }
+
+    /// Ends the body when `signal` fires: it stops taking events from the stream,
+    /// sends `last` (if any) and ends cleanly. For graceful shutdown: see
+    /// [`Shutdown`](crate::shutdown::Shutdown).
+    pub fn shutdown(mut self, signal: crate::shutdown::Shutdown, last: Option<Event>) -> Self {
+        let last = last.map(|event| event.encode().into_bytes());
+        self.shutdown = Some(Box::new((SyncWrapper::new(Box::pin(signal.wait())), last)));
+        self
+    }
+
+    /// Caps the size of a frame made of several events (default
+    /// 64 KiB, at least 1).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes.max(1);
+        self
+    }
+
+    /// For adapters to servers that copy every frame into a write buffer of their own
+    /// (actix-web): events up to 8 KiB are then coalesced (fewer, larger chunks pay
+    /// for the second copy up to there), larger ones still go alone.
+    #[doc(hidden)]
+    pub fn __server_copies_frames(mut self) -> Self {
+        self.server_copies = true;
+        self
+    }
+
+    /// Wraps the body in an `http::Response` with the SSE headers set
+    /// (see [`set_response_headers`](crate::adapter::set_response_headers)).
+    pub fn into_response(self) -> http::Response<Self> {
+        let mut response = http::Response::new(self);
+        crate::response::set_response_headers(response.headers_mut());
+        response
+    }
+}
+
+impl<S, T, E> SseBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Into<EncodedEvent>,
+    E: Into<BoxError>,
+{
+    fn poll_bytes(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BoxError>>> {
+        let mut this = self.project();
+        if let Some(error) = this.error.take() {
+            return Poll::Ready(Some(Err(*error)));
+        }
+
+        let pass_through = if *this.server_copies {
+            PASS_THROUGH_WHERE_COPIED
+        } else {
+            PASS_THROUGH
+        };
+        let mut frame = FrameBuilder::new(
+            this.carry.take(),
+            *this.max_frame_size,
+            pass_through,
+            *this.bursting,
+        );
+        let mut stream = this.stream.as_mut().get_pin_mut();
+        let fired = match this.shutdown.as_mut() {
+            Some(shutdown) => shutdown.0.get_mut().as_mut().poll(cx).is_ready(),
+            None => false,
+        };
+        if fired {
+            *this.done = true;
+            if let Some(last) = this.shutdown.take().and_then(|shutdown| shutdown.1) {
+                if let Err(overflow) = frame.push(last) {
+                    *this.carry = Some(overflow);
+                }
+            }
+        }
+        let mut events = 0;
+        while !*this.done {
+            match stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(event))) => {
+                    events += 1;
+                    if let Err(overflow) = frame.push(event.into().into_bytes()) {
+                        *this.carry = Some(overflow);
+                        break;
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    *this.done = true;
+                    let error = error.into();
+                    metrics::count_stream_error(&*error);
+                    match this.on_error.take() {
+                        Some(handler) => {
+                            let last = (handler.into_inner())(error).encode().into_bytes();
+                            if let Err(overflow) = frame.push(last) {
+                                *this.carry = Some(overflow);
+                            }
+                        }
+                        None if frame.is_empty() => return Poll::Ready(Some(Err(error))),
+                        None => *this.error = Some(Box::new(error)),
+                    }
+                }
+                Poll::Ready(None) => *this.done = true,
+                Poll::Pending => break,
+            }
+        }
+
+        let (bytes, full) = frame.finish();
+        *this.bursting = full;
+        if let Some(bytes) = bytes {
+            if let Some(keep_alive) = this.keep_alive {
+                keep_alive.reset();
+            }
+            metrics::count_frame(events, bytes.len());
+            return Poll::Ready(Some(Ok(bytes)));
+        }
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        match this.keep_alive {
+            Some(keep_alive) => keep_alive.poll_tick(cx).map(|bytes| {
+                metrics::count_keep_alive(bytes.len());
+                Some(Ok(bytes))
+            }),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<S, T, E> Body for SseBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Into<EncodedEvent>,
+    E: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.poll_bytes(cx)
+            .map(|item| item.map(|bytes| bytes.map(Frame::data)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done && self.carry.is_none() && self.error.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // Unknown length: no Content-Length, the response is streamed.
+        SizeHint::default()
+    }
+}
+
+impl<S, T, E> Stream for SseBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Into<EncodedEvent>,
+    E: Into<BoxError>,
+{
+    type Item = Result<Bytes, BoxError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.poll_bytes(cx)
+    }
+}
+
+impl<S> fmt::Debug for SseBody<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseBody")
+            .field("keep_alive", &self.keep_alive)
+            .field("max_frame_size", &self.max_frame_size)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
