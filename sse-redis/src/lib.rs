@@ -22,14 +22,22 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod entry;
+mod builder;
+mod config;
 mod entry_id;
+mod error;
+mod format;
 mod hub;
 mod publish;
+mod reader;
 mod replay;
+mod shared;
+mod stream;
 
+pub use builder::RedisHubBuilder;
 pub use entry_id::{EntryId, InvalidEntryId};
-pub use hub::{Error, RedisHub, RedisHubBuilder};
+pub use error::Error;
+pub use hub::RedisHub;
 pub use publish::Published;
 /// The Redis client this crate is built on, for [`RedisHub::builder`].
 pub use redis;
