@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
-use crate::{free_port, require_program, wait_for_port, ProcessGroup};
+use crate::programs::{free_port, require_program, wait_for_port, ProcessGroup};
 
 /// A chromedriver and a headless Chromium session; both end when dropped.
 #[allow(missing_debug_implementations)] // fantoccini's client is not Debug

@@ -1,27 +1,24 @@
-//! `SseMiddleware` in front of actix-web over real TCP: the same behaviour as the tower
-//! `SseLayer` (shared core logic): `LastEventId` in the request extensions, the
-//! stream limit with a browser-friendly back-off, slots given back when streams end,
-//! and the shutdown signal ending open streams.
+//! `SseMiddleware` in front of actix-web over real TCP. It has the same logic below
+//! it as the tower `SseLayer`, and the same suite checks both (`sse_tests::middleware`,
+//! run here and in `layer.rs`): `LastEventId` in the request extensions, the stream
+//! limit with a browser-friendly back-off or 503, slots given back when streams end,
+//! and the shutdown signal ending open streams. What is actix's own is below it.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpMessage, HttpRequest, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use futures_util::stream::{self, StreamExt};
-use sse_actix::limit::StreamLimit;
 use sse_actix::middleware::SseMiddleware;
-use sse_actix::{Event, Shutdown};
-use sse_tests::{
-    assert_told_to_retry, assert_unannounced_streams_count, open_event_stream as open, spawn_actix,
-    wait_until, EventReader,
-};
+use sse_actix::Event;
+use sse_tests::middleware::{MiddlewareServer, Setup};
+use sse_tests::{spawn_actix, wait_until};
 
-/// An endless stream whose data is the Last-Event-ID the middleware put into the
-/// request.
+/// An endless stream, one event every 20 ms, whose data is the Last-Event-ID the
+/// middleware put into the request.
 async fn events(
     request: HttpRequest,
 ) -> sse_actix::Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
@@ -40,76 +37,36 @@ async fn events(
     sse_actix::Sse::new(ticks)
 }
 
-fn start(middleware: SseMiddleware) -> SocketAddr {
-    spawn_actix(|listener| async move {
+/// The suite's server: the middleware set up as `setup` says.
+async fn start(setup: Setup) -> MiddlewareServer {
+    let mut middleware = SseMiddleware::new();
+    if let Some(limit) = setup.limit {
+        middleware = middleware.limit(limit);
+    }
+    if let Some(signal) = setup.shutdown {
+        middleware = middleware.shutdown(signal);
+    }
+    let wrapped = middleware.clone();
+    let addr = spawn_actix(|listener| async move {
         HttpServer::new(move || {
             App::new()
-                .wrap(middleware.clone())
+                .wrap(wrapped.clone())
                 .route("/events", web::get().to(events))
+                .route(
+                    "/empty",
+                    web::get().to(|| async { HttpResponse::NoContent().finish() }),
+                )
         })
         .workers(1)
         .disable_signals()
         .listen(listener)?
         .run()
         .await
-    })
+    });
+    MiddlewareServer::new(addr, move || middleware.available_streams())
 }
 
-#[tokio::test]
-async fn last_event_id_is_in_the_extensions() {
-    let addr = start(SseMiddleware::new());
-    let mut with = EventReader::new(open(addr, Some("41")).await);
-    assert_eq!(with.events_until(1).await[0].data, "41");
-    let mut without = EventReader::new(open(addr, None).await);
-    assert_eq!(without.events_until(1).await[0].data, "none");
-}
-
-#[tokio::test]
-async fn over_the_limit_a_browser_is_told_to_retry_later_and_gets_in_once_a_stream_ends() {
-    let limit = StreamLimit::new(1).back_off(Duration::from_millis(150));
-    let addr = start(SseMiddleware::new().limit(limit.clone()));
-    let mut first = EventReader::new(open(addr, None).await);
-    first.events_until(1).await;
-    assert_eq!(limit.available(), 0);
-
-    let response = open(addr, None).await;
-    assert_told_to_retry(response, Duration::from_millis(150)).await;
-
-    first.disconnect();
-    assert!(
-        wait_until(Duration::from_secs(5), || limit.available() == 1).await,
-        "the slot of a closed stream was not given back"
-    );
-    let mut second = EventReader::new(open(addr, None).await);
-    assert_eq!(second.events_until(1).await.len(), 1);
-}
-
-#[tokio::test]
-async fn a_stream_counts_without_the_accept_header() {
-    let back_off = Duration::from_millis(150);
-    let limit = StreamLimit::new(1).back_off(back_off);
-    let addr = start(SseMiddleware::new().limit(limit.clone()));
-    assert_unannounced_streams_count(addr, back_off, || limit.available()).await;
-}
-
-#[tokio::test]
-async fn the_shutdown_signal_ends_open_streams_and_frees_their_slots() {
-    let (trigger, signal) = Shutdown::new();
-    let limit = StreamLimit::new(4);
-    let addr = start(SseMiddleware::new().limit(limit.clone()).shutdown(signal));
-    let mut readers = Vec::new();
-    for _ in 0..3 {
-        let mut reader = EventReader::new(open(addr, None).await);
-        reader.events_until(1).await;
-        readers.push(reader);
-    }
-    assert_eq!(limit.available(), 1);
-    trigger.fire();
-    for mut reader in readers {
-        reader.read_to_end(Duration::from_secs(5)).await;
-    }
-    assert!(wait_until(Duration::from_secs(5), || limit.available() == 4).await);
-}
+sse_tests::middleware_suite!(start);
 
 /// A client that stops reading loses its connection (`stall_timeout`, the kernel's
 /// `TCP_USER_TIMEOUT`), and the server lets its stream go.

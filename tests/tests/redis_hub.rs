@@ -1,6 +1,7 @@
 //! The Redis backplane against a real redis-server, whose address is in
 //! `SSE_REDIS_URL` (`.ci/run` starts one). Without it the tests say SKIPPED, except
-//! under CI, where they fail.
+//! under CI, where they fail. The tests that pause Redis run one of their own
+//! (`OwnRedis`).
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use sse_redis::{redis, EntryId, Error, Event, EventType, LastEventId, RedisHub, Subscription};
 use sse_rs::decode::{Decoded, Decoder, MessageEvent};
-use sse_tests::{redis_url, unique_prefix as prefix};
+use sse_tests::{redis_url, unique_prefix as prefix, OwnRedis};
 
 /// A builder for a hub on the test server, with its streams under `prefix`.
 fn builder(url: &str, prefix: &str) -> sse_redis::RedisHubBuilder {
@@ -636,13 +637,10 @@ async fn publish_once_publishes_a_key_once() {
 /// nothing, and returns the id the first attempt got.
 #[tokio::test]
 async fn a_publish_redis_did_not_answer_is_unconfirmed_and_its_retry_is_safe() {
-    let port = sse_tests::free_port();
-    let no_persistence = ["--save", "", "--appendonly", "no"].map(std::ffi::OsStr::new);
-    let Some(redis) = sse_tests::spawn_redis(port, &no_persistence) else {
+    let Some(redis) = OwnRedis::start().await else {
         return;
     };
-    assert!(sse_tests::wait_for_port(port, Duration::from_secs(10)).await);
-    let url = format!("redis://127.0.0.1:{port}/");
+    let url = redis.url.clone();
     let prefix = prefix("pause");
     let hub = builder(&url, &prefix)
         .timeout(Duration::from_millis(300))
@@ -650,14 +648,14 @@ async fn a_publish_redis_did_not_answer_is_unconfirmed_and_its_retry_is_safe() {
         .await
         .unwrap();
 
-    sse_tests::send_signal(redis.0.id(), "-STOP");
+    redis.pause();
     let paused = hub
         .publish_once("chat", "m-1", Event::default().data("slow"))
         .await;
     assert!(matches!(paused, Err(Error::Unconfirmed(_))), "{paused:?}");
     let plain = hub.publish("chat", Event::default().data("slow too")).await;
     assert!(matches!(plain, Err(Error::Unconfirmed(_))), "{plain:?}");
-    sse_tests::send_signal(redis.0.id(), "-CONT");
+    redis.resume();
 
     // The paused commands ran once Redis went on: both are in the stream.
     let stream = format!("{prefix}chat");
@@ -785,13 +783,10 @@ async fn resumes_at_once_take_turns() {
 /// hold theirs) fails with `Busy` instead of queueing without bound.
 #[tokio::test]
 async fn a_resume_that_gets_no_turn_in_time_is_busy() {
-    let port = sse_tests::free_port();
-    let no_persistence = ["--save", "", "--appendonly", "no"].map(std::ffi::OsStr::new);
-    let Some(redis) = sse_tests::spawn_redis(port, &no_persistence) else {
+    let Some(redis) = OwnRedis::start().await else {
         return;
     };
-    assert!(sse_tests::wait_for_port(port, Duration::from_secs(10)).await);
-    let url = format!("redis://127.0.0.1:{port}/");
+    let url = redis.url.clone();
     let hub = builder(&url, &prefix("busy"))
         .max_replays(1)
         .timeout(Duration::from_millis(300))
@@ -801,7 +796,7 @@ async fn a_resume_that_gets_no_turn_in_time_is_busy() {
     let ids = publish_numbered(&hub, "t", 0..5).await;
     // The topic's reader runs before Redis pauses; only the replays need Redis then.
     let _live = hub.subscribe("t", &LastEventId::none()).await.unwrap();
-    sse_tests::send_signal(redis.0.id(), "-STOP");
+    redis.pause();
     let last = LastEventId::from_bytes(ids[0].to_string().as_bytes());
     let mut resumes = Vec::new();
     for _ in 0..3 {
@@ -818,7 +813,7 @@ async fn a_resume_that_gets_no_turn_in_time_is_busy() {
             other => panic!("a replay from a paused Redis: {other:?}"),
         }
     }
-    sse_tests::send_signal(redis.0.id(), "-CONT");
+    redis.resume();
     assert!(
         busy >= 1,
         "no resume was turned away while the only turn was taken"
