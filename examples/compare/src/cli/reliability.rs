@@ -12,12 +12,31 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::{rss, start_with};
+use crate::cli::process::{rss, start_with};
+
+/// The arguments of `compare reliability`.
+#[derive(clap::Args)]
+pub(crate) struct ReliabilityArgs {
+    /// A Redis server for the far-back resumes (default: `SSE_REDIS_URL`; without
+    /// either they are skipped).
+    #[arg(long)]
+    redis: Option<String>,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "target/compare-reliability.json")]
+    json: PathBuf,
+}
+
+/// Runs [`measure`], with the Redis server of `--redis` or `SSE_REDIS_URL` if any.
+pub(crate) fn run(args: ReliabilityArgs) -> std::io::Result<()> {
+    let redis = args.redis.or_else(|| std::env::var("SSE_REDIS_URL").ok());
+    measure(redis.as_deref(), &args.json)
+}
 
 /// The figures of one run.
 #[derive(Debug, Default, serde::Serialize)]
@@ -58,7 +77,7 @@ fn say(text: &str) {
 }
 
 /// Runs every measurement; `redis` enables the far-back resumes.
-pub(crate) fn run(redis: Option<&str>, json: &std::path::Path) -> std::io::Result<()> {
+fn measure(redis: Option<&str>, json: &std::path::Path) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

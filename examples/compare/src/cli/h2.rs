@@ -2,12 +2,53 @@
 //! h2load, with the server's CPU time per event.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use compare::{Burst, Variant};
 
-use crate::{median, pin_client, progress, start_variant, write_json};
+use crate::cli::fanout::{fanout_over, Transport};
+use crate::cli::output::{progress, write_json};
+use crate::cli::process::{pin_client, start_variant};
+use crate::cli::tables::{self, median};
+
+/// The arguments of `compare h2`.
+#[derive(clap::Args)]
+pub(crate) struct H2Args {
+    /// Rounds per variant; medians, ratios paired by round.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Events per stream.
+    #[arg(long, default_value_t = 20_000)]
+    events: u64,
+    /// Bytes of data per event.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Streams per run: on one connection, or one per connection.
+    #[arg(long, default_value_t = 10)]
+    streams: usize,
+    /// Subscribers of the fan-out (each on a TLS connection of its own); 1000
+    /// events of 64 bytes are published as fast as possible.
+    #[arg(long, default_value_t = 1000)]
+    subscribers: usize,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "target/compare-h2.json")]
+    json: PathBuf,
+}
+
+/// Runs [`measure`] with at least one round, stream and subscriber.
+pub(crate) fn run(args: H2Args) -> std::io::Result<()> {
+    measure(
+        args.rounds.max(1),
+        Burst {
+            n: args.events,
+            size: args.size,
+        },
+        args.streams.max(1),
+        args.subscribers.max(1),
+        &args.json,
+    )
+}
 
 /// One way to spread the streams: `connections` connections, `per_connection`
 /// streams at once on each.
@@ -109,7 +150,9 @@ fn h2load(pinned: bool, shape: Shape, url: &str) -> std::io::Result<H2load> {
     parse(&text).ok_or_else(|| std::io::Error::other(format!("unreadable h2load output: {text}")))
 }
 
-pub(crate) fn run(
+/// The bursts over HTTP/2 by h2load, then the fan-out over HTTP/2; prints the
+/// tables and writes JSON.
+fn measure(
     rounds: usize,
     burst: Burst,
     streams: usize,
@@ -192,7 +235,7 @@ pub(crate) fn run(
     );
 
     // Fan-out: every subscriber on a TLS connection of its own, as browser tabs are.
-    let transport = crate::Transport::Http2 {
+    let transport = Transport::Http2 {
         cert: &cert,
         key: &key,
         client: compare::fanout_h2::client_config(Path::new(&cert))?,
@@ -202,17 +245,17 @@ pub(crate) fn run(
         size: 64,
         rate: 0,
     };
-    let fan = crate::fanout_over(&transport, &variants, rounds, subscribers, publish)?;
+    let fan = fanout_over(&transport, &variants, rounds, subscribers, publish)?;
     println!("\nOver HTTPS and HTTP/2, each subscriber on a TLS connection of its own:");
     print!(
         "{}",
-        crate::report::fanout_table(&fan, subscribers, publish, rounds)
+        tables::fanout_table(&fan, subscribers, publish, rounds)
     );
     let report = serde_json::json!({
         "workload": { "kind": "h2-burst", "events": burst.n, "size": burst.size, "streams": streams, "rounds": rounds, "pinned": pinned },
         "shapes": shapes,
         "results": rows,
-        "fanout": crate::report::fanout_json(&fan, subscribers, publish, rounds),
+        "fanout": tables::fanout_json(&fan, subscribers, publish, rounds),
     });
     write_json(json, &report)
 }

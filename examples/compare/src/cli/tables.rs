@@ -1,0 +1,325 @@
+//! The tables and JSON of the measurements: a Markdown table and a JSON report per
+//! workload (bursts, fan-out, idle memory), with each of ours against its built-in
+//! reference as the median of the rounds' paired ratios.
+
+use std::fmt::Write as _;
+
+use compare::fanout::Publish;
+use compare::Variant;
+
+use crate::cli::bench::{BurstResult, BurstRow};
+use crate::cli::fanout::FanoutRow;
+
+/// The median of `values` (the upper one of an even count).
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// Events (or deliveries) per second, in millions.
+fn rate(events_per_second: f64) -> String {
+    format!("{:.3} M", events_per_second / 1e6)
+}
+
+/// Nanoseconds, as microseconds from 10 µs on.
+fn nanos(ns: f64) -> String {
+    if ns >= 10_000.0 {
+        format!("{:.1} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+/// An event size: in KiB when a whole number of them.
+pub(crate) fn size(bytes: usize) -> String {
+    if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// "1.85x less" when ours uses less CPU than the reference, "0.92x (ours uses more)"
+/// otherwise: the reference's CPU divided by ours.
+fn less(ratio: f64) -> String {
+    if ratio >= 1.0 {
+        format!("{ratio:.2}x less")
+    } else {
+        format!("**{ratio:.2}x (ours uses more)**")
+    }
+}
+
+impl BurstResult {
+    /// The row of `variant`, if it ran.
+    fn row(&self, variant: Variant) -> Option<&BurstRow> {
+        self.rows.iter().find(|row| row.of == variant)
+    }
+
+    /// Ours against its reference, round by round (each round runs the two one after
+    /// the other, so they share the machine's state of the moment): the medians of
+    /// the rounds' events/s ratio (ours / reference) and CPU ratio (reference / ours).
+    pub(crate) fn paired(&self, ours: Variant, reference: Variant) -> Option<(f64, f64)> {
+        let (o, r) = (self.row(ours)?, self.row(reference)?);
+        Some((
+            paired(&o.events_per_second, &r.events_per_second),
+            paired(&r.cpu_ns_per_event, &o.cpu_ns_per_event),
+        ))
+    }
+
+    /// Median events/s and CPU per event of `variant`.
+    fn medians(&self, variant: Variant) -> Option<(f64, f64)> {
+        let row = self.row(variant)?;
+        Some((
+            median(&row.events_per_second),
+            median(&row.cpu_ns_per_event),
+        ))
+    }
+}
+
+/// The median over rounds of `numerator[i] / denominator[i]`.
+pub(crate) fn paired(numerator: &[f64], denominator: &[f64]) -> f64 {
+    let ratios: Vec<f64> = numerator
+        .iter()
+        .zip(denominator)
+        .map(|(n, d)| n / d)
+        .collect();
+    if ratios.is_empty() {
+        f64::NAN
+    } else {
+        median(&ratios)
+    }
+}
+
+/// The Markdown table of one event size.
+pub(crate) fn burst_table(result: &BurstResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nBursts of {} events of {} per connection, {} connection(s), {} round(s), medians (ratios: the median of each round's ratio){}\n",
+        result.events,
+        size(result.size),
+        result.connections,
+        result.rounds,
+        if result.pinned {
+            ", server on core 0, client on core 1"
+        } else {
+            " (not pinned: no taskset)"
+        }
+    );
+    out.push_str("| variant | events/s | server CPU per event | events/s, ours / built-in | server CPU, built-in / ours | events/s, % of the raw writer |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    let raw = result.medians(Variant::RawWriter);
+    for row in &result.rows {
+        let Some((events, cpu)) = result.medians(row.of) else {
+            continue;
+        };
+        let (vs_rate, vs_cpu) = match row
+            .of
+            .reference()
+            .and_then(|reference| result.paired(row.of, reference).map(|m| (reference, m)))
+        {
+            Some((reference, (rate_ratio, cpu_ratio))) => (
+                format!("{rate_ratio:.2}x {}", reference.name()),
+                less(cpu_ratio),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let of_raw = raw
+            .map(|(raw_events, _)| format!("{:.0}%", 100.0 * events / raw_events))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {vs_rate} | {vs_cpu} | {of_raw} |",
+            row.variant,
+            rate(events),
+            nanos(cpu)
+        );
+    }
+    out
+}
+
+/// The bursts' JSON: every round's figures per variant and, per event size, each of
+/// ours against its built-in reference (`events_per_second`: ours / built-in, `cpu`:
+/// built-in / ours, both the median of the rounds' paired ratios).
+pub(crate) fn burst_json(results: &[BurstResult]) -> serde_json::Value {
+    let results: Vec<serde_json::Value> = results
+        .iter()
+        .map(|result| {
+            let ratios: Vec<serde_json::Value> = result
+                .rows
+                .iter()
+                .filter_map(|row| {
+                    let reference = row.of.reference()?;
+                    let (rate, cpu) = result.paired(row.of, reference)?;
+                    Some(serde_json::json!({
+                        "variant": row.variant, "reference": reference.name(),
+                        "events_per_second": finite(rate), "cpu": finite(cpu),
+                    }))
+                })
+                .collect();
+            let mut value = serde_json::json!(result);
+            value["ratios"] = ratios.into();
+            value
+        })
+        .collect();
+    serde_json::json!({ "workload": { "kind": "burst" }, "results": results })
+}
+
+/// `value`, or JSON `null` when it is not a number.
+fn finite(value: f64) -> serde_json::Value {
+    if value.is_finite() {
+        value.into()
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Median deliveries/s and CPU per delivery of `row` (NaN: no CPU figures).
+fn fanout_medians(row: &FanoutRow) -> (f64, f64) {
+    (
+        median(&row.deliveries_per_second),
+        if row.cpu_ns_per_delivery.is_empty() {
+            f64::NAN
+        } else {
+            median(&row.cpu_ns_per_delivery)
+        },
+    )
+}
+
+/// The Markdown table of one fan-out workload.
+pub(crate) fn fanout_table(
+    rows: &[FanoutRow],
+    subscribers: usize,
+    publish: Publish,
+    rounds: usize,
+) -> String {
+    let mut out = String::new();
+    let pace = if publish.rate == 0 {
+        "as fast as possible".to_owned()
+    } else {
+        format!("{} per second", publish.rate)
+    };
+    let _ = writeln!(
+        out,
+        "\nFan-out: {subscribers} subscribers, {} events of {} {pace}, {rounds} round(s), medians (ratios: the median of each round's ratio)\n",
+        publish.n,
+        size(publish.size)
+    );
+    out.push_str("| variant | deliveries/s | p50 | p99 | max | server CPU per delivery | deliveries/s, ours / built-in | server CPU, built-in / ours |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    for row in rows {
+        let (deliveries, cpu) = fanout_medians(row);
+        let reference = row
+            .of
+            .and_then(Variant::reference)
+            .and_then(|r| rows.iter().find(|other| other.of == Some(r)));
+        let (vs_rate, vs_cpu) = match reference {
+            Some(reference) => (
+                format!(
+                    "{:.2}x {}",
+                    paired(&row.deliveries_per_second, &reference.deliveries_per_second),
+                    reference.variant
+                ),
+                less(paired(
+                    &reference.cpu_ns_per_delivery,
+                    &row.cpu_ns_per_delivery,
+                )),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {vs_rate} | {vs_cpu} |",
+            row.variant,
+            rate(deliveries),
+            median(&row.p50_ms),
+            median(&row.p99_ms),
+            median(&row.max_ms),
+            nanos(cpu)
+        );
+    }
+    out
+}
+
+/// The JSON of one fan-out workload, with each of ours against its built-in
+/// reference.
+pub(crate) fn fanout_json(
+    rows: &[FanoutRow],
+    subscribers: usize,
+    publish: Publish,
+    rounds: usize,
+) -> serde_json::Value {
+    // Ours against its reference: deliveries/s ours / built-in; CPU per delivery and
+    // latencies built-in / ours (above 1: ours is better), medians of paired rounds.
+    let ratios: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|row| {
+            let reference = row.of?.reference()?;
+            let other = rows.iter().find(|other| other.of == Some(reference))?;
+            Some(serde_json::json!({
+                "variant": row.variant, "reference": other.variant,
+                "deliveries_per_second": finite(paired(&row.deliveries_per_second, &other.deliveries_per_second)),
+                "cpu": finite(paired(&other.cpu_ns_per_delivery, &row.cpu_ns_per_delivery)),
+                "p50": finite(paired(&other.p50_ms, &row.p50_ms)),
+                "p99": finite(paired(&other.p99_ms, &row.p99_ms)),
+            }))
+        })
+        .collect();
+    serde_json::json!({
+        "workload": { "kind": "fanout", "subscribers": subscribers, "events": publish.n, "size": publish.size, "rate": publish.rate, "rounds": rounds },
+        "results": rows,
+        "ratios": ratios,
+    })
+}
+
+/// The Markdown table of idle memory, with each of ours against its built-in.
+pub(crate) fn memory_table(table: &[(usize, Variant, f64)]) -> String {
+    let mut out = String::from(
+        "\nIdle memory: the server's resident memory growth per open, idle event stream\n\n| variant | connections | KiB per connection | ours − built-in |\n|---|---|---|---|\n",
+    );
+    for &(count, variant, bytes) in table {
+        let versus = variant
+            .reference()
+            .and_then(|r| {
+                table
+                    .iter()
+                    .find(|(c, v, _)| *c == count && *v == r)
+                    .map(|(_, _, reference)| format!("{:+.1} KiB", (bytes - reference) / 1024.0))
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {count} | {:.1} | {versus} |",
+            variant.name(),
+            bytes / 1024.0
+        );
+    }
+    out
+}
+
+/// The JSON of idle memory.
+pub(crate) fn memory_json(table: &[(usize, Variant, f64)]) -> serde_json::Value {
+    let results: Vec<_> = table
+        .iter()
+        .map(|(count, variant, bytes)| serde_json::json!({ "variant": variant.name(), "connections": count, "bytes_per_connection": bytes }))
+        .collect();
+    serde_json::json!({ "workload": { "kind": "idle-memory" }, "results": results })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_say_which_way() {
+        assert_eq!(less(3.0), "3.00x less");
+        assert_eq!(less(0.9), "**0.90x (ours uses more)**");
+        // Round by round: a slow round of both does not skew the ratio.
+        assert_eq!(paired(&[2.0, 20.0, 4.0], &[1.0, 10.0, 1.0]), 2.0);
+        assert_eq!(size(65536), "64 KiB");
+        assert_eq!(size(64), "64 B");
+        assert_eq!(nanos(1234.0), "1234 ns");
+        assert_eq!(nanos(45_600.0), "45.6 µs");
+    }
+}
