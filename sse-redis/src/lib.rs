@@ -22,6 +22,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod backplane;
 mod builder;
 mod config;
 mod entry_id;
@@ -41,7 +42,7 @@ pub use hub::RedisHub;
 pub use publish::Published;
 /// The Redis client this crate is built on, for [`RedisHub::builder`].
 pub use redis;
-pub use sse_rs::hub::{LagPolicy, Subscription};
+pub use sse_rs::hub::{Backplane, LagPolicy, PublishFailure, Subscription};
 pub use sse_rs::{EncodedEvent, Event, EventId, EventType, LastEventId};
 
 /// The README's examples, compiled and run as doc tests.

@@ -142,17 +142,16 @@ impl BroadcastInstance<sse_rs::hub::Hub> {
     }
 }
 
-impl<H: Clone + Into<axum_broadcast::Broker>> BroadcastInstance<H> {
+impl<H: sse_rs::hub::Backplane> BroadcastInstance<H> {
     async fn serve(hub: H, tick: Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
         let addr = listener.local_addr().expect("its address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let broker: axum_broadcast::Broker = hub.clone().into();
         let task = tokio::spawn(axum_broadcast::serve(
             listener,
-            broker,
+            hub.clone(),
             tick,
             async {
                 let _ = stopped.await;

@@ -1,11 +1,11 @@
-//! A live chat and ticker on axum with the sse-rs-core [`Hub`]: every message is
+//! A live chat and ticker on axum with the sse-rs [`Hub`](sse_axum::hub::Hub): every message is
 //! encoded once and broadcast to every open page; a page that reloads or loses its
 //! connection resumes where it left off; the page shows how many subscribers are
 //! connected; Ctrl-C ends every stream and stops the server.
 //!
 //! `cargo run -p axum-broadcast`, then open <http://127.0.0.1:8084/> in two windows.
 //!
-//! With `--redis redis://127.0.0.1:6379/` the hub is a [`RedisHub`]: run two
+//! With `--redis redis://127.0.0.1:6379/` the hub is a [`RedisHub`](sse_redis::RedisHub): run two
 //! instances on two ports and a message posted on one reaches the pages of both; a
 //! page moved to the other instance resumes there.
 
@@ -24,10 +24,9 @@ use axum::{Form, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use sse_axum::decode::{Decoded, Decoder};
-use sse_axum::hub::Hub;
+use sse_axum::hub::{Backplane, PublishFailure};
 use sse_axum::layer::SseLayer;
 use sse_axum::{EncodedEvent, Event, EventType, KeepAlive, LastEventId, Shutdown, Sse};
-use sse_redis::RedisHub;
 use tokio::net::TcpListener;
 
 /// The page: a message list, a form, the subscriber count and the connection state.
@@ -52,93 +51,27 @@ const MAX_MESSAGE: usize = 2000;
 /// every replay holds is the encoded event, so that is what is bounded.
 const MAX_EVENT: usize = 4096;
 
-/// Where events go: this process's hub, or Redis shared by several instances.
-#[derive(Clone, Debug)]
-pub enum Broker {
-    /// One instance: the in-process [`Hub`].
-    Local(Hub),
-    /// Several instances sharing one Redis.
-    Redis(RedisHub),
-}
-
-impl From<Hub> for Broker {
-    fn from(hub: Hub) -> Self {
-        Self::Local(hub)
-    }
-}
-
-impl From<RedisHub> for Broker {
-    fn from(hub: RedisHub) -> Self {
-        Self::Redis(hub)
-    }
-}
-
 /// What a page's stream sends: the chat, resumed, with the ticks.
 type Events = Pin<Box<dyn Stream<Item = Result<EncodedEvent, Infallible>> + Send>>;
 
-impl Broker {
-    /// The chat after `last`, with the ticks merged in live: a page resumes the chat,
-    /// and a tick it missed is not worth a replay (nor a `reset`, which following the
-    /// ticks' topic with replay would give once old ticks are gone). With Redis the
-    /// ticks lose their ids: a tick's id is an entry of another stream, and as the
-    /// page's `Last-Event-ID` it would make the chat's resume start over. (The local
-    /// hub numbers both topics in one sequence, so there a tick's id resumes the chat
-    /// as well as a message's.)
-    async fn subscribe(&self, last: &LastEventId) -> Result<Events, sse_redis::Error> {
-        match self {
-            Self::Local(hub) => {
-                let chat = hub.subscribe(&[TOPIC], last);
-                let ticks = hub.subscribe(&[TICKS], &LastEventId::none());
-                Ok(Box::pin(futures_util::stream::select(chat, ticks)))
-            }
-            Self::Redis(hub) => {
-                let chat = hub.subscribe(TOPIC, last).await?;
-                let ticks = hub
-                    .subscribe(TICKS, &LastEventId::none())
-                    .await?
-                    .map(|tick| tick.map(without_id));
-                Ok(Box::pin(futures_util::stream::select(chat, ticks)))
-            }
-        }
-    }
-
-    async fn publish_tick(&self, event: Event) -> Result<(), sse_redis::Error> {
-        match self {
-            Self::Local(hub) => {
-                hub.publish(TICKS, event);
-                Ok(())
-            }
-            Self::Redis(hub) => hub.publish(TICKS, event).await.map(drop),
-        }
-    }
-
-    /// Publishes `event`; with a `key` (the page's message id), at most once per key,
-    /// so that the page can retry a publish Redis did not confirm.
-    async fn publish(&self, event: Event, key: Option<&str>) -> Result<(), sse_redis::Error> {
-        match (self, key) {
-            // In-process: a publish cannot be half done.
-            (Self::Local(hub), _) => {
-                hub.publish(TOPIC, event);
-                Ok(())
-            }
-            (Self::Redis(hub), Some(key)) => hub.publish_once(TOPIC, key, event).await.map(drop),
-            (Self::Redis(hub), None) => hub.publish(TOPIC, event).await.map(drop),
-        }
-    }
-
-    /// The open streams of this instance (pages following the chat).
-    #[must_use]
-    pub fn subscriber_count(&self) -> usize {
-        match self {
-            Self::Local(hub) => hub.subscribers_of(TOPIC),
-            Self::Redis(hub) => hub.subscribers_of(TOPIC),
-        }
-    }
+/// The chat after `last`, with the ticks merged in live: a page resumes the chat, and
+/// a tick it missed is not worth a replay (nor a `reset`, which following the ticks'
+/// topic with replay would give once old ticks are gone). The ticks lose their ids:
+/// on a backplane whose topics number their own ids (Redis: a tick's id is an entry
+/// of another stream), a tick's id as the page's `Last-Event-ID` would make the chat's
+/// resume start over.
+async fn subscribe<B: Backplane>(broker: &B, last: &LastEventId) -> Result<Events, B::Error> {
+    let chat = broker.subscribe(TOPIC, last).await?;
+    let ticks = broker
+        .subscribe(TICKS, &LastEventId::none())
+        .await?
+        .map(|tick| tick.map(without_id));
+    Ok(Box::pin(futures_util::stream::select(chat, ticks)))
 }
 
 #[derive(Clone)]
-struct App {
-    broker: Broker,
+struct App<B> {
+    broker: B,
     stop: Shutdown,
 }
 
@@ -156,13 +89,17 @@ fn resume_from_query(query: Option<&str>) -> LastEventId {
         })
 }
 
-async fn events(State(app): State<App>, last: LastEventId, RawQuery(query): RawQuery) -> Response {
+async fn events<B: Backplane>(
+    State(app): State<App<B>>,
+    last: LastEventId,
+    RawQuery(query): RawQuery,
+) -> Response {
     let last = if last.is_some() {
         last
     } else {
         resume_from_query(query.as_deref())
     };
-    match app.broker.subscribe(&last).await {
+    match subscribe(&app.broker, &last).await {
         Ok(subscription) => Sse::new(subscription)
             .keep_alive(KeepAlive::default())
             .shutdown(
@@ -174,8 +111,8 @@ async fn events(State(app): State<App>, last: LastEventId, RawQuery(query): RawQ
                 ),
             )
             .into_response(),
-        // Redis is unreachable. An error status would make EventSource give up for
-        // good; a stream that only says when to retry and ends makes it reconnect,
+        // The backplane is unreachable (Redis is down). An error status would make
+        // EventSource give up for good; a stream that only says when to retry and ends makes it reconnect,
         // with the Last-Event-ID it had.
         Err(error) => Sse::new(futures_util::stream::iter([Ok::<_, Infallible>(
             Event::default()
@@ -194,7 +131,10 @@ struct Post {
     id: Option<String>,
 }
 
-async fn publish(State(app): State<App>, Form(post): Form<Post>) -> impl IntoResponse {
+async fn publish<B: Backplane>(
+    State(app): State<App<B>>,
+    Form(post): Form<Post>,
+) -> impl IntoResponse {
     if post.text.is_empty() || post.text.len() > MAX_MESSAGE || post.name.len() > 100 {
         return StatusCode::UNPROCESSABLE_ENTITY;
     }
@@ -203,15 +143,23 @@ async fn publish(State(app): State<App>, Form(post): Form<Post>) -> impl IntoRes
         .json_data(&serde_json::json!({ "name": post.name, "text": post.text, "at": now_ms() }));
     match event {
         Ok(event) if event.encode().len() > MAX_EVENT => StatusCode::PAYLOAD_TOO_LARGE,
-        Ok(event) => match app.broker.publish(event, post.id.as_deref()).await {
-            Ok(()) => StatusCode::NO_CONTENT,
-            // Maybe published: Redis did not answer in time. The page retries with the
-            // same id, which publishes it at most once.
-            Err(sse_redis::Error::Unconfirmed(_)) => StatusCode::GATEWAY_TIMEOUT,
-            Err(sse_redis::Error::InvalidKey) => StatusCode::UNPROCESSABLE_ENTITY,
-            // Not published, to anybody: the page can say so and the user retry.
-            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-        },
+        Ok(event) => {
+            // With the page's message id, at most once per id: the page can retry a
+            // publish whose outcome it did not learn.
+            let published = match post.id.as_deref() {
+                Some(key) => app.broker.publish_once(TOPIC, key, event).await,
+                None => app.broker.publish(TOPIC, event).await,
+            };
+            match published.map_err(|error| B::failure(&error)) {
+                Ok(_) => StatusCode::NO_CONTENT,
+                // Maybe published: Redis did not answer in time. The page retries with
+                // the same id, which publishes it at most once.
+                Err(PublishFailure::Unknown) => StatusCode::GATEWAY_TIMEOUT,
+                Err(PublishFailure::Invalid) => StatusCode::UNPROCESSABLE_ENTITY,
+                // Not published, to anybody: the page can say so and the user retry.
+                Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+            }
+        }
         Err(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -244,8 +192,9 @@ fn now_ms() -> u128 {
 /// The app: `/` (page), `/events` (the stream), `/publish` (post a message), with a
 /// ticker that publishes the time and this instance's subscriber count every `tick`,
 /// signed with `instance` (with Redis, every page sees the ticks of every instance).
-pub fn app(broker: impl Into<Broker>, instance: &str, stop: Shutdown, tick: Duration) -> Router {
-    let broker = broker.into();
+/// `broker` is where events travel: an in-process [`Hub`](sse_axum::hub::Hub) for one instance, a
+/// [`RedisHub`](sse_redis::RedisHub) for several.
+pub fn app<B: Backplane>(broker: B, instance: &str, stop: Shutdown, tick: Duration) -> Router {
     let ticker = broker.clone();
     let ticker_stop = stop.clone();
     let instance = instance.to_owned();
@@ -258,19 +207,19 @@ pub fn app(broker: impl Into<Broker>, instance: &str, stop: Shutdown, tick: Dura
             }
             let stats = serde_json::json!({
                 "at": now_ms(),
-                "subscribers": ticker.subscriber_count(),
+                "subscribers": ticker.subscribers_of(TOPIC),
                 "instance": instance,
             });
             if let Ok(event) = Event::default().event(TICK).json_data(&stats) {
                 // A tick lost while Redis is down is not worth reporting.
-                let _ = ticker.publish_tick(event).await;
+                let _ = ticker.publish(TICKS, event).await;
             }
         }
     });
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/events", get(events))
-        .route("/publish", post(publish))
+        .route("/events", get(events::<B>))
+        .route("/publish", post(publish::<B>))
         .with_state(App {
             broker,
             stop: stop.clone(),
@@ -291,7 +240,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// When axum's server fails.
 pub async fn serve(
     listener: TcpListener,
-    broker: impl Into<Broker>,
+    broker: impl Backplane,
     tick: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
@@ -308,7 +257,7 @@ pub async fn serve(
 pub async fn serve_https(
     listener: TcpListener,
     tls: std::sync::Arc<sse_axum::server::rustls::ServerConfig>,
-    broker: impl Into<Broker>,
+    broker: impl Backplane,
     tick: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
@@ -319,7 +268,7 @@ pub async fn serve_https(
 async fn serve_with(
     listener: TcpListener,
     tls: Option<std::sync::Arc<sse_axum::server::rustls::ServerConfig>>,
-    broker: impl Into<Broker>,
+    broker: impl Backplane,
     tick: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,

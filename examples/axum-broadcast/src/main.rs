@@ -4,9 +4,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use axum_broadcast::Broker;
 use clap::Parser;
-use sse_axum::hub::Hub;
+use sse_axum::hub::{Backplane, Hub};
 use sse_redis::{redis, RedisHub};
 
 /// A live chat and ticker over Server-Sent Events.
@@ -54,8 +53,12 @@ async fn main() -> io::Result<()> {
         if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?
     );
-    let broker: Broker = match &args.redis {
-        None => Hub::new().into(),
+    // Ctrl-C or SIGTERM (systemd, Docker, Kubernetes): a graceful stop.
+    let tick = Duration::from_millis(args.tick_ms);
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    let stop = sse_axum::shutdown::os_signal();
+    match &args.redis {
+        None => run(listener, tls, Hub::new(), tick, stop, grace).await?,
         Some(url) => {
             let client = redis::Client::open(url.as_str()).map_err(io::Error::other)?;
             let hub = RedisHub::builder(client)
@@ -64,17 +67,25 @@ async fn main() -> io::Result<()> {
                 .await
                 .map_err(io::Error::other)?;
             println!("sharing events through redis at {url}");
-            hub.into()
+            run(listener, tls, hub, tick, stop, grace).await?;
         }
-    };
-    // Ctrl-C or SIGTERM (systemd, Docker, Kubernetes): a graceful stop.
-    let tick = Duration::from_millis(args.tick_ms);
-    let grace = Duration::from_millis(args.shutdown_grace_ms);
-    let stop = sse_axum::shutdown::os_signal();
-    match tls {
-        Some(tls) => axum_broadcast::serve_https(listener, tls, broker, tick, stop, grace).await?,
-        None => axum_broadcast::serve(listener, broker, tick, stop, grace).await?,
     }
     println!("stopped");
     Ok(())
+}
+
+/// Serves the chat on `broker`, over HTTPS when `tls` is given: the same app on one
+/// instance's hub or on Redis, chosen by the constructor alone.
+async fn run(
+    listener: tokio::net::TcpListener,
+    tls: Option<std::sync::Arc<sse_axum::server::rustls::ServerConfig>>,
+    broker: impl Backplane,
+    tick: Duration,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> io::Result<()> {
+    match tls {
+        Some(tls) => axum_broadcast::serve_https(listener, tls, broker, tick, stop, grace).await,
+        None => axum_broadcast::serve(listener, broker, tick, stop, grace).await,
+    }
 }

@@ -1,4 +1,6 @@
-//! [`Hub`]: broadcast with replay, topics and bounded subscriber queues.
+//! [`Hub`]: broadcast with replay, topics and bounded subscriber queues, and
+//! [`Backplane`]: the trait an app is written against, so that it runs on this
+//! process's hub or on a store shared by several instances (`sse_redis::RedisHub`).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -11,10 +13,12 @@ use crate::EventType;
 use crate::LastEventId;
 use crate::{EncodedEvent, Event};
 
+mod backplane;
 mod subscription;
 #[cfg(test)]
 mod tests;
 
+pub use backplane::{Backplane, PublishFailure};
 use subscription::Receiver;
 pub use subscription::Subscription;
 

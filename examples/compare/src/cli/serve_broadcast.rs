@@ -29,27 +29,34 @@ pub(crate) fn run(args: ServeBroadcastArgs) -> std::io::Result<()> {
         .enable_all()
         .build()?
         .block_on(async {
-            let broker: axum_broadcast::Broker = match redis.as_deref() {
-                None => sse_axum::hub::Hub::new().into(),
+            let listener = tokio::net::TcpListener::bind(port.addr()).await?;
+            match redis.as_deref() {
+                None => serve_on(listener, sse_axum::hub::Hub::new()).await,
                 Some(url) => {
                     let client =
                         sse_redis::redis::Client::open(url).map_err(std::io::Error::other)?;
-                    sse_redis::RedisHub::builder(client)
+                    let hub = sse_redis::RedisHub::builder(client)
                         .key_prefix(&prefix)
                         .connect()
                         .await
-                        .map_err(std::io::Error::other)?
-                        .into()
+                        .map_err(std::io::Error::other)?;
+                    serve_on(listener, hub).await
                 }
-            };
-            let listener = tokio::net::TcpListener::bind(port.addr()).await?;
-            axum_broadcast::serve(
-                listener,
-                broker,
-                Duration::from_secs(1),
-                sse_axum::shutdown::os_signal(),
-                axum_broadcast::SHUTDOWN_GRACE,
-            )
-            .await
+            }
         })
+}
+
+/// The chat on `broker` (one instance's hub, or Redis), ticking every second.
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    broker: impl sse_axum::hub::Backplane,
+) -> std::io::Result<()> {
+    axum_broadcast::serve(
+        listener,
+        broker,
+        Duration::from_secs(1),
+        sse_axum::shutdown::os_signal(),
+        axum_broadcast::SHUTDOWN_GRACE,
+    )
+    .await
 }
