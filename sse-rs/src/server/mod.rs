@@ -62,17 +62,24 @@ use std::time::Duration;
 
 use http_body::Body;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
+use crate::limit::StreamLimit;
 use crate::shutdown::{graceful, ShutdownTrigger};
 
 /// The rustls crate, for [`Server::tls`]'s config (feature `tls`).
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
+
+/// The default of [`Server::event_streams_per_connection`].
+const DEFAULT_EVENT_STREAMS_PER_CONNECTION: usize = 32;
+
+/// The default of [`Server::http2_max_concurrent_streams`] (hyper's).
+const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 200;
 
 /// A hyper server loop with request timeouts, `TCP_NODELAY` and a graceful stop with
 /// a deadline: see the [module docs](self).
@@ -83,6 +90,8 @@ pub struct Server {
     body_read_timeout: Duration,
     write_stall_timeout: Duration,
     grace: Duration,
+    event_streams_per_connection: usize,
+    http2_max_concurrent_streams: u32,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
@@ -95,6 +104,14 @@ impl fmt::Debug for Server {
             .field("body_read_timeout", &self.body_read_timeout)
             .field("write_stall_timeout", &self.write_stall_timeout)
             .field("grace", &self.grace)
+            .field(
+                "event_streams_per_connection",
+                &self.event_streams_per_connection,
+            )
+            .field(
+                "http2_max_concurrent_streams",
+                &self.http2_max_concurrent_streams,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +125,8 @@ impl Server {
             body_read_timeout: Duration::from_secs(10),
             write_stall_timeout: Duration::from_secs(30),
             grace: Duration::from_secs(5),
+            event_streams_per_connection: DEFAULT_EVENT_STREAMS_PER_CONNECTION,
+            http2_max_concurrent_streams: DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -135,6 +154,13 @@ impl Server {
     /// How long a write to a client may wait without a byte moving (default 30 s);
     /// after it, the connection is closed (see [`StallGuard`]). An idle stream is not
     /// stalled: only bytes the client does not take count.
+    ///
+    /// Over HTTP/2 each stream has the same deadline on its own: a stream whose body
+    /// has something to send and has not been polled again for this long, because the
+    /// client grants it no flow-control window, is reset (`RST_STREAM`), giving back
+    /// its slot, its subscription and its buffers, while the connection's other
+    /// streams go on. A frame waits for the window it needs as a whole, so a client
+    /// that takes less than one frame (at most 64 KiB) per timeout is reset too.
     pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
         self.write_stall_timeout = timeout;
         self
@@ -151,6 +177,24 @@ impl Server {
     /// it (default 10 s); after it, reading the body fails and the connection closes.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
+        self
+    }
+
+    /// How many event streams (`text/event-stream` responses) one connection may have
+    /// open at once (default 32; at least 1). Over it, the response is replaced by the
+    /// stream limit's refusal (`200` with only a `retry:` field, which a browser
+    /// obeys). Over HTTP/1.1 a connection has one stream at a time; over HTTP/2 this
+    /// keeps one connection from taking more than a small share of an app's stream
+    /// limit (with hyper's 200 concurrent streams, 51 connections could take 10,000).
+    pub fn event_streams_per_connection(mut self, streams: usize) -> Self {
+        self.event_streams_per_connection = streams.max(1);
+        self
+    }
+
+    /// How many HTTP/2 streams of any kind a client may open at once on one connection
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`, default 200 as in hyper; at least 1).
+    pub fn http2_max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.http2_max_concurrent_streams = streams.max(1);
         self
     }
 
@@ -194,6 +238,8 @@ impl Server {
             body_read_timeout,
             write_stall_timeout,
             grace,
+            event_streams_per_connection,
+            http2_max_concurrent_streams,
             #[cfg(feature = "tls")]
             tls,
         } = self;
@@ -202,14 +248,18 @@ impl Server {
         let _stopped_in_time: Option<()> = graceful(stop, trigger, grace, |stopping| async move {
             let connections = GracefulShutdown::new();
             // HTTP/1.1, and HTTP/2 with prior knowledge (h2c) on the same port.
-            let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // Every HTTP/2 stream runs watched for progress (see `streams`).
+            let mut http = hyper_util::server::conn::auto::Builder::new(StreamExecutor {
+                stall: write_stall_timeout,
+            });
             http.http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
             http.http2()
                 .timer(TokioTimer::new())
                 .keep_alive_interval(Some(Duration::from_secs(20)))
-                .keep_alive_timeout(Duration::from_secs(20));
+                .keep_alive_timeout(Duration::from_secs(20))
+                .max_concurrent_streams(http2_max_concurrent_streams);
             let mut stopping = std::pin::pin!(stopping);
             loop {
                 let accepted = {
@@ -232,9 +282,12 @@ impl Server {
                     }
                 };
                 let _ = socket.set_nodelay(true);
-                let service = TowerToHyperService::new(BodyTimeout {
-                    inner: service.clone(),
-                    timeout: body_read_timeout,
+                let service = TowerToHyperService::new(ConnectionService {
+                    inner: BodyTimeout {
+                        inner: service.clone(),
+                        timeout: body_read_timeout,
+                    },
+                    event_streams: Some(StreamLimit::new(event_streams_per_connection)),
                 });
                 let socket = StallGuard::new(socket, write_stall_timeout);
                 #[cfg(feature = "tls")]
@@ -275,6 +328,7 @@ impl Server {
 }
 
 mod stall;
+mod streams;
 #[cfg(test)]
 mod tests;
 mod timeout;
@@ -283,6 +337,7 @@ mod timeout;
 mod tls;
 
 pub use stall::StallGuard;
+use streams::{ConnectionService, StreamExecutor};
 use timeout::BodyTimeout;
 pub use timeout::{BodyReadTimeout, ReadTimeoutBody};
 #[cfg(feature = "tls")]
