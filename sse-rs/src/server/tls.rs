@@ -10,8 +10,12 @@ pub(super) fn alpn() -> Vec<Vec<u8>> {
 }
 
 /// A rustls server config from a PEM certificate chain and a PEM private key (PKCS#8,
-/// PKCS#1 or SEC1), with the ring provider, TLS 1.2 and 1.3, and ALPN `h2` and
-/// `http/1.1` (feature `tls`). For [`Server::tls`](super::Server::tls).
+/// PKCS#1 or SEC1), with TLS 1.2 and 1.3 and ALPN `h2` and `http/1.1` (feature `tls`).
+/// For [`Server::tls`](super::Server::tls).
+///
+/// The crypto provider is the process default when the app has installed one
+/// (`CryptoProvider::install_default`: install aws-lc-rs's for post-quantum key
+/// exchange), and *ring* otherwise, which needs no C toolchain to build.
 ///
 /// # Errors
 ///
@@ -37,7 +41,7 @@ pub fn tls_config(
         return Err(invalid(cert_pem, &"no certificate in the file"));
     }
     let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| invalid(key_pem, &e))?;
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = provider();
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid(cert_pem, &e))?
@@ -46,4 +50,18 @@ pub fn tls_config(
         .map_err(|e| invalid(key_pem, &e))?;
     config.alpn_protocols = alpn();
     Ok(std::sync::Arc::new(config))
+}
+
+/// The process default provider, or *ring*. rustls 0.23.48 deprecates *ring*'s
+/// provider for lacking post-quantum key exchange, not for a flaw: it stays the
+/// fallback here so that the crate builds without a C toolchain, and an app that wants
+/// post-quantum key exchange installs aws-lc-rs's provider as the process default.
+fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| {
+            #[allow(deprecated)]
+            let ring = rustls::crypto::ring::default_provider();
+            std::sync::Arc::new(ring)
+        })
 }
