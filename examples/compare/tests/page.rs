@@ -189,7 +189,9 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
     browser.client().set_window_size(1280, 1000).await.unwrap();
     browser.client().goto(&url).await.expect("open the page");
 
-    // The live summary: every server's row filled from its frame and its server.
+    // The live summary: every server's row filled from its frame and its server, and
+    // each server counting the frame's stream (its figures come twice a second, so the
+    // first ones may predate the stream: wait for them, then check everything).
     let summary = browser
         .wait_for(&rows_script("summary"), Duration::from_secs(30), |rows| {
             rows.as_object().is_some_and(|rows| {
@@ -198,6 +200,7 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
                         ["events", "gap", "jitter", "first", "bytes", "open"]
                             .iter()
                             .all(|key| cells[key].as_str().is_some_and(is_number))
+                            && cells["open"] == "1"
                     })
             })
         })
