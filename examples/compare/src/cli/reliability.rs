@@ -9,6 +9,10 @@
 //!   buffers to them full; the time from SIGTERM to the server's exit.
 //! - **Slowloris**: 500 connections that send half a request head; the server's open
 //!   file descriptors just after, and once the head timeout has passed.
+//! - **HTTP/2 streams without window**: 51 h2c connections announce a window of 0 and
+//!   open 200 event streams each (10,200), never grant a byte and keep reading; the
+//!   event streams the chat holds just after, and once its 30 s write stall timeout has
+//!   passed.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -55,6 +59,13 @@ pub(crate) struct Report {
     slowloris_fds: (usize, usize, usize),
     /// The number of slow clients.
     slowloris_clients: usize,
+    /// HTTP/2 connections and streams per connection of the no-window attack.
+    no_window_attack: (usize, usize),
+    /// Streams whose response head the attacker got.
+    no_window_answered: usize,
+    /// The chat's open event streams 3 s after the attack opened, and once the stall
+    /// timeout (30 s) has passed (each without the observer's own).
+    no_window_held: (usize, usize),
 }
 
 /// Opens a connection that sends `request` and then never reads, with a tiny
@@ -202,6 +213,31 @@ fn measure(redis: Option<&str>, json: &std::path::Path) -> std::io::Result<()> {
     drop(server);
     report.slowloris_fds = fds;
 
+    // HTTP/2 streams that never get window.
+    let (server, addr) = start_with("serve-broadcast", &["serve-broadcast"], false)?;
+    let (connections, streams) = (51, 200);
+    report.no_window_attack = (connections, streams);
+    let (answered, held) = runtime.block_on(async {
+        say("no window: 51 h2c connections open 200 streams each, window 0, never granted");
+        let mut attackers = Vec::new();
+        let mut answered = 0;
+        for _ in 0..connections {
+            let (attacker, responses) = no_window_connection(addr, streams).await?;
+            answered += responses;
+            attackers.push(attacker);
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let just_after = open_event_streams(addr).await?;
+        say("no window: waiting past the 30 s write stall timeout");
+        tokio::time::sleep(Duration::from_secs(35)).await;
+        let after_stall = open_event_streams(addr).await?;
+        drop(attackers);
+        Ok::<_, std::io::Error>((answered, (just_after, after_stall)))
+    })?;
+    drop(server);
+    report.no_window_answered = answered;
+    report.no_window_held = held;
+
     print_report(&report);
     if let Some(dir) = json.parent() {
         std::fs::create_dir_all(dir)?;
@@ -209,6 +245,82 @@ fn measure(redis: Option<&str>, json: &std::path::Path) -> std::io::Result<()> {
     std::fs::write(json, serde_json::to_vec_pretty(&report)?)?;
     println!("\n(JSON: {})", json.display());
     Ok(())
+}
+
+/// One h2c connection to `addr` that announces a stream window of 0 and opens
+/// `streams` event streams, never granting a byte (the connection itself is driven, so
+/// PING and SETTINGS are answered and the socket never stalls). Returns what keeps it
+/// and its streams open (a response dropped would reset its stream), and how many
+/// response heads came back within 10 s.
+async fn no_window_connection(
+    addr: SocketAddr,
+    streams: usize,
+) -> std::io::Result<(NoWindow, usize)> {
+    let tcp = TcpStream::connect(addr).await?;
+    let (mut send, connection) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, bytes::Bytes>(tcp)
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut pending = Vec::new();
+    for _ in 0..streams {
+        send = send.ready().await.map_err(std::io::Error::other)?;
+        let request = http::Request::get("http://localhost/events")
+            .header("accept", "text/event-stream")
+            .body(())
+            .map_err(std::io::Error::other)?;
+        let (response, _) = send
+            .send_request(request, true)
+            .map_err(std::io::Error::other)?;
+        pending.push(response);
+    }
+    let mut responses = Vec::new();
+    for response in pending {
+        if let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(10), response).await {
+            responses.push(response);
+        }
+    }
+    let answered = responses.len();
+    Ok(((send, responses), answered))
+}
+
+/// An attacking connection and the responses it holds.
+type NoWindow = (
+    h2::client::SendRequest<bytes::Bytes>,
+    Vec<http::Response<h2::RecvStream>>,
+);
+
+/// The chat's open event streams, as its ticks report them (`"subscribers":N`), less
+/// the one this opens to read them.
+async fn open_event_streams(addr: SocketAddr) -> std::io::Result<usize> {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut stream = TcpStream::connect(addr).await?;
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n")
+        .await?;
+    let mut lines = tokio::io::BufReader::new(stream).lines();
+    let read = async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(at) = line.find("\"subscribers\":") {
+                let digits: String = line[at + 14..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(n) = digits.parse::<usize>() {
+                    return Ok(n.saturating_sub(1));
+                }
+            }
+        }
+        Err(std::io::Error::other(
+            "the chat's stream ended without a tick",
+        ))
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .map_err(|_| std::io::Error::other("no tick within 10 s"))?
 }
 
 /// A minimal HTTP/1.1 client for the chat's `POST /publish`, on one kept-alive
@@ -277,5 +389,11 @@ fn print_report(report: &Report) {
     println!(
         "| {} slowloris connections | server fds {before} before, {during} with them, {after} after the 10 s head timeout |",
         report.slowloris_clients
+    );
+    let ((connections, streams), (just_after, after_stall)) =
+        (report.no_window_attack, report.no_window_held);
+    println!(
+        "| {connections} h2c connections x {streams} streams, window 0 | {} answered; the chat holds {just_after} event streams 3 s after, {after_stall} after the 30 s stall timeout |",
+        report.no_window_answered
     );
 }
