@@ -6,72 +6,16 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
 use bytes::Bytes;
-use futures_util::StreamExt;
-use sse_axum::server::Server;
-use sse_axum::{Event, Shutdown, Sse};
 use sse_tests::wait_until;
 
-const STALL: Duration = Duration::from_secs(2);
+mod http2_server;
 
-/// Counts the event streams the app has open: each holds one of these.
-struct Open(Arc<AtomicUsize>);
-
-impl Open {
-    fn new(count: &Arc<AtomicUsize>) -> Self {
-        count.fetch_add(1, Ordering::SeqCst);
-        Self(count.clone())
-    }
-}
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A server whose `/events` sends an event every `tick` (so a stream always has
-/// something to send), counting its open streams.
-async fn start(per_connection: Option<usize>, tick: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
-    let open = Arc::new(AtomicUsize::new(0));
-    let count = open.clone();
-    let app = Router::new().route(
-        "/events",
-        get(move || {
-            let guard = Open::new(&count);
-            async move {
-                let ticks = futures_util::stream::unfold(0_u64, move |n| async move {
-                    tokio::time::sleep(tick).await;
-                    Some((
-                        Ok::<_, Infallible>(Event::default().id(n).data("tick")),
-                        n + 1,
-                    ))
-                });
-                Sse::new(ticks.map(move |event| {
-                    let _held = &guard;
-                    event
-                }))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut server = Server::new(listener).write_stall_timeout(STALL);
-    if let Some(streams) = per_connection {
-        server = server.event_streams_per_connection(streams);
-    }
-    let (trigger, _signal) = Shutdown::new();
-    tokio::spawn(server.serve(app, std::future::pending(), trigger));
-    (addr, open)
-}
+use http2_server::{start, Options, STALL};
 
 /// An HTTP/2 connection (h2c, prior knowledge) whose streams get `window` bytes of
 /// flow-control window and never more; the connection itself is driven (PING and
@@ -107,7 +51,13 @@ async fn open_events(send: &mut h2::client::SendRequest<Bytes>) -> http::Respons
 /// taken. Each stream is reset after the stall timeout and the app's streams end.
 #[tokio::test]
 async fn streams_that_never_get_window_are_reset_after_the_stall_timeout() {
-    let (addr, open) = start(Some(50), Duration::from_millis(50)).await;
+    let server = start(Options {
+        tick: Some(Duration::from_millis(50)),
+        per_connection: Some(50),
+        ..Options::default()
+    })
+    .await;
+    let (addr, open) = (server.addr, server.open);
     let mut responses = Vec::new();
     for _ in 0..3 {
         let mut send = connect(addr, 0).await;
@@ -154,7 +104,12 @@ async fn streams_that_never_get_window_are_reset_after_the_stall_timeout() {
 /// A client that reads is never reset, however long its stream lasts.
 #[tokio::test]
 async fn a_stream_that_is_read_outlives_the_stall_timeout() {
-    let (addr, open) = start(None, Duration::from_millis(50)).await;
+    let server = start(Options {
+        tick: Some(Duration::from_millis(50)),
+        ..Options::default()
+    })
+    .await;
+    let (addr, open) = (server.addr, server.open);
     let mut send = connect(addr, 65_535).await;
     let response = open_events(&mut send).await;
     let mut body = response.into_body();
@@ -179,7 +134,12 @@ async fn a_stream_that_is_read_outlives_the_stall_timeout() {
 async fn one_connection_gets_at_most_its_share_of_event_streams() {
     // Streams that send nothing for now: only the refusals carry a frame. (Unread
     // small frames would trip the client's own guard against DATA-frame floods.)
-    let (addr, open) = start(None, Duration::from_secs(3600)).await;
+    let server = start(Options {
+        tick: Some(Duration::from_secs(3600)),
+        ..Options::default()
+    })
+    .await;
+    let (addr, open) = (server.addr, server.open);
     let mut send = connect(addr, 65_535).await;
     let mut responses = Vec::new();
     for _ in 0..50 {

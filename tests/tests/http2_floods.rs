@@ -7,76 +7,17 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
-use futures_util::StreamExt;
-use sse_axum::server::Server;
-use sse_axum::{Event, Shutdown, Sse};
 use sse_tests::wait_until;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const STALL: Duration = Duration::from_secs(2);
+mod http2_server;
 
-/// The streams the app has open, and how many it was asked for.
-#[derive(Clone, Default)]
-struct Counts {
-    open: Arc<AtomicUsize>,
-    started: Arc<AtomicUsize>,
-}
-
-struct Open(Arc<AtomicUsize>);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A server whose `/events` sends an event every 100 ms.
-async fn start(
-    tls: Option<std::sync::Arc<sse_axum::server::rustls::ServerConfig>>,
-) -> (SocketAddr, Counts) {
-    let counts = Counts::default();
-    let handler_counts = counts.clone();
-    let app = Router::new().route(
-        "/events",
-        get(move || {
-            handler_counts.started.fetch_add(1, Ordering::SeqCst);
-            handler_counts.open.fetch_add(1, Ordering::SeqCst);
-            let guard = Open(handler_counts.open.clone());
-            async move {
-                let ticks = futures_util::stream::unfold(0_u64, |n| async move {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    Some((
-                        Ok::<_, Infallible>(Event::default().id(n).data("tick")),
-                        n + 1,
-                    ))
-                });
-                Sse::new(ticks.map(move |event| {
-                    let _held = &guard;
-                    event
-                }))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut server = Server::new(listener)
-        .write_stall_timeout(STALL)
-        .header_read_timeout(STALL);
-    if let Some(tls) = tls {
-        server = server.tls(tls);
-    }
-    let (trigger, _signal) = Shutdown::new();
-    tokio::spawn(server.serve(app, std::future::pending(), trigger));
-    (addr, counts)
-}
+use http2_server::{start, Options, Ticking, STALL};
 
 /// A plain HTTP/2 request still gets its event stream: the server is well.
 async fn still_serves(addr: SocketAddr) {
@@ -176,7 +117,11 @@ async fn flood(
 /// the server keeps serving.
 #[tokio::test]
 async fn rapid_reset_leaves_no_work_behind() {
-    let (addr, counts) = start(None).await;
+    let Ticking {
+        addr,
+        open,
+        started,
+    } = start(Options::default()).await;
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (send, connection) = h2::client::handshake(tcp).await.unwrap();
     let connection = tokio::spawn(connection);
@@ -198,18 +143,14 @@ async fn rapid_reset_leaves_no_work_behind() {
     }
     assert!(resets > 0);
     assert!(
-        wait_until(Duration::from_secs(10), || counts
-            .open
-            .load(Ordering::SeqCst)
-            == 0)
-        .await,
+        wait_until(Duration::from_secs(10), || open.load(Ordering::SeqCst) == 0).await,
         "{} streams of {} reset ones still open",
-        counts.open.load(Ordering::SeqCst),
+        open.load(Ordering::SeqCst),
         resets
     );
     println!(
         "{resets} streams reset; the app started {}; connection ended: {}",
-        counts.started.load(Ordering::SeqCst),
+        started.load(Ordering::SeqCst),
         connection.is_finished()
     );
     still_serves(addr).await;
@@ -219,7 +160,7 @@ async fn rapid_reset_leaves_no_work_behind() {
 /// connection after a bounded amount of header data instead of buffering it.
 #[tokio::test]
 async fn a_continuation_flood_is_cut_off() {
-    let (addr, counts) = start(None).await;
+    let Ticking { addr, started, .. } = start(Options::default()).await;
     // A literal header field without indexing: `x-flood: <1000 x a>`.
     let mut field = vec![0x00, 7];
     field.extend(b"x-flood");
@@ -252,7 +193,7 @@ async fn a_continuation_flood_is_cut_off() {
         sent < 16 * 1024 * 1024,
         "{sent} bytes of headers were taken"
     );
-    assert_eq!(counts.started.load(Ordering::SeqCst), 0);
+    assert_eq!(started.load(Ordering::SeqCst), 0);
     still_serves(addr).await;
 }
 
@@ -262,7 +203,7 @@ async fn a_continuation_flood_is_cut_off() {
 /// a stall timeout of a minute, the connection is still open when the test gives up).
 #[tokio::test]
 async fn settings_and_ping_floods_from_a_client_that_never_reads_are_cut_off() {
-    let (addr, _counts) = start(None).await;
+    let addr = start(Options::default()).await.addr;
     let mut start_bytes = PREFACE.to_vec();
     start_bytes.extend(frame(SETTINGS, 0, 0, &[]));
     let settings = flood(
@@ -301,7 +242,12 @@ async fn a_tls_handshake_that_never_completes_is_cut_off() {
     let dir = std::env::temp_dir();
     let (cert, key) = sse_tests::self_signed_tls(&dir);
     let config = sse_axum::server::tls_config(&cert, &key).unwrap();
-    let (addr, _counts) = start(Some(config)).await;
+    let addr = start(Options {
+        tls: Some(config),
+        ..Options::default()
+    })
+    .await
+    .addr;
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00])
         .await
