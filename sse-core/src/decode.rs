@@ -99,6 +99,10 @@ pub struct Decoder {
     line: Vec<u8>,
     data: Vec<u8>,
     event_type: Vec<u8>,
+    /// An `id` field read since the last empty line: it becomes the last event id
+    /// only when the event is dispatched (an unfinished event at a cut must not move
+    /// the id a reconnection resumes from).
+    pending_id: Option<String>,
     last_event_id: String,
     out: VecDeque<Decoded>,
     error: Option<DecodeError>,
@@ -126,6 +130,7 @@ impl Decoder {
             line: Vec::new(),
             data: Vec::new(),
             event_type: Vec::new(),
+            pending_id: None,
             last_event_id: String::new(),
             out: VecDeque::new(),
             error: None,
@@ -147,7 +152,9 @@ impl Decoder {
     }
 
     /// The stream's last event id so far (what a browser would send as
-    /// `Last-Event-ID` when it reconnects).
+    /// `Last-Event-ID` when it reconnects): the last `id` field of an event block that
+    /// was ended by an empty line, dispatched or not. An `id` in an unfinished block is
+    /// not counted until its empty line arrives.
     #[must_use]
     pub fn last_event_id(&self) -> &str {
         &self.last_event_id
@@ -175,9 +182,11 @@ impl Decoder {
     }
 
     /// Ends the current stream: a partial line and an event without its final empty
-    /// line are discarded, as browsers do. The last event id is kept, so the decoder
-    /// can read the stream of a reconnection next (which may start with a BOM again).
+    /// line are discarded (its `id` too), as browsers do. The last event id is kept,
+    /// so the decoder can read the stream of a reconnection next (which may start
+    /// with a BOM again).
     pub fn finish(&mut self) {
+        self.pending_id = None;
         self.bom_matched = Some(0);
         self.after_cr = false;
         self.line.clear();
@@ -297,7 +306,7 @@ impl Decoder {
                 self.event_type.extend_from_slice(value);
             }
             b"id" if memchr::memchr(0, value).is_none() => {
-                self.last_event_id = String::from_utf8_lossy(value).into_owned();
+                self.pending_id = Some(String::from_utf8_lossy(value).into_owned());
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 let millis = value.iter().fold(0_u64, |n, digit| {
@@ -312,6 +321,10 @@ impl Decoder {
     }
 
     fn dispatch(&mut self) {
+        // WHATWG: the last event id is set first, also when nothing is dispatched.
+        if let Some(id) = self.pending_id.take() {
+            self.last_event_id = id;
+        }
         if self.data.is_empty() {
             self.event_type.clear();
             return;
@@ -476,16 +489,20 @@ mod tests {
     }
 
     #[test]
-    fn unfinished_event_at_end_is_discarded_but_the_id_is_kept() {
+    fn unfinished_event_at_end_is_discarded_with_its_id() {
         let mut decoder = Decoder::new();
+        assert_eq!(decoder.decode(b"id: 8\n\n").unwrap().count(), 0);
+        assert_eq!(decoder.last_event_id(), "8", "an id-only block counts");
         assert_eq!(decoder.decode(b"id: 9\ndata: lost\n").unwrap().count(), 0);
+        assert_eq!(decoder.last_event_id(), "8", "not before its empty line");
         decoder.finish();
-        assert_eq!(decoder.last_event_id(), "9");
+        // The event with id 9 never arrived: resuming after 9 would lose it.
+        assert_eq!(decoder.last_event_id(), "8");
         let items: Vec<_> = decoder
             .decode(b"\xEF\xBB\xBFdata: new\n\n")
             .unwrap()
             .collect();
-        assert_eq!(items, vec![event("message", "new", "9")]);
+        assert_eq!(items, vec![event("message", "new", "8")]);
     }
 
     #[test]
