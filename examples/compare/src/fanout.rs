@@ -234,7 +234,17 @@ impl FanoutResult {
     }
 }
 
-async fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> std::io::Result<String> {
+/// One small request on a connection of its own (`connection: close`): the body of
+/// its `200` answer.
+///
+/// # Errors
+///
+/// On a socket error, or when the answer is not `200`.
+pub async fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+) -> std::io::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut socket = tokio::net::TcpStream::connect(addr).await?;
     let head = format!(
@@ -289,7 +299,7 @@ impl Watch {
         ((micros.ln() / WATCH_GROWTH.ln()).ceil() as usize).min(WATCH_BUCKETS - 1)
     }
 
-    fn extend(&self, latencies: &[u64]) {
+    pub(crate) fn extend(&self, latencies: &[u64]) {
         for &latency in latencies {
             self.buckets[Self::bucket(latency)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }

@@ -41,7 +41,11 @@ pub fn client_config(cert_pem: &std::path::Path) -> std::io::Result<Arc<rustls::
 }
 
 /// An HTTP/2 connection over TLS to `addr`, within 10 s.
-async fn connect(
+///
+/// # Errors
+///
+/// When it cannot be opened in time.
+pub async fn connect(
     addr: SocketAddr,
     config: &Arc<rustls::ClientConfig>,
 ) -> std::io::Result<SendRequest<Empty<Bytes>>> {
@@ -82,7 +86,11 @@ fn request(
 }
 
 /// A whole small response, as text.
-async fn fetch(
+///
+/// # Errors
+///
+/// When the request fails.
+pub async fn fetch(
     sender: &mut SendRequest<Empty<Bytes>>,
     method: &str,
     addr: SocketAddr,

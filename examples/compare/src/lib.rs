@@ -9,6 +9,7 @@
 pub mod fanout;
 pub mod fanout_h2;
 pub mod live;
+pub mod scale;
 
 use fanout::{Broadcast, Publish};
 
@@ -310,6 +311,8 @@ where
     let (trigger, _streams) = sse_rs::shutdown::Shutdown::new();
     sse_rs::server::Server::new(listener)
         .tls(config)
+        // `compare scale` opens 100 event streams per connection.
+        .event_streams_per_connection(100)
         .serve(service, std::future::pending(), trigger)
         .await
 }

@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 use cli::{
-    bench, fanout, h2, live, memory, redis_fanout, reliability, report, serve, serve_broadcast,
-    serve_redis,
+    bench, fanout, h2, live, memory, redis_fanout, reliability, report, scale, serve,
+    serve_broadcast, serve_redis,
 };
 
 /// The command line: a subcommand, or none for `live`.
@@ -64,6 +64,11 @@ enum Cmd {
     /// connection, every variant in alternation; events/s and server CPU per event.
     /// Then fan-out over HTTP/2 (our client): deliveries/s, latency, CPU per delivery.
     H2(h2::H2Args),
+    /// One machine's capacity: 100,000 event streams over HTTP/2 (1,000 TLS
+    /// connections x 100), and over HTTP/1.1 as many as the open-file limit allows;
+    /// memory per stream, time to open, one event to all, then a steady rate to all,
+    /// every variant in turn.
+    Scale(scale::ScaleArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -93,6 +98,7 @@ fn run() -> std::io::Result<()> {
         Cmd::ServeBroadcast(args) => serve_broadcast::run(args),
         Cmd::Serve(args) => serve::run(args),
         Cmd::H2(args) => h2::run(args),
+        Cmd::Scale(args) => scale::run(args),
     }
 }
 

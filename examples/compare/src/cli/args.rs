@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use compare::Variant;
 
 /// `--only`: which variants to run (`bench`, `fanout`, `memory`).
-#[derive(clap::Args)]
+#[derive(Clone, clap::Args)]
 pub(crate) struct Only {
     /// Only these variants (default: all).
     #[arg(long, value_enum)]

@@ -13,6 +13,7 @@ pub(crate) mod process;
 pub(crate) mod redis_fanout;
 pub(crate) mod reliability;
 pub(crate) mod report;
+pub(crate) mod scale;
 pub(crate) mod serve;
 pub(crate) mod serve_broadcast;
 pub(crate) mod serve_redis;
