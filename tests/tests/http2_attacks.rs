@@ -128,6 +128,41 @@ async fn a_stream_that_is_read_outlives_the_stall_timeout() {
     assert_eq!(open.load(Ordering::SeqCst), 1);
 }
 
+/// A stream read for longer than the stall timeout that then stops taking data is
+/// reset one stall timeout after it stops (its timer, set when it first waited, is
+/// moved on, not forgotten).
+#[tokio::test]
+async fn a_stream_that_stops_reading_late_is_reset_too() {
+    let server = start(Options {
+        tick: Some(Duration::from_millis(10)),
+        ..Options::default()
+    })
+    .await;
+    let (addr, open) = (server.addr, server.open);
+    // A small window, given back while reading: once the client stops, the server
+    // runs out of it within a few events.
+    let mut send = connect(addr, 512).await;
+    let response = open_events(&mut send).await;
+    let mut body = response.into_body();
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < STALL * 3 / 2 {
+        let chunk = tokio::time::timeout(Duration::from_secs(1), body.data())
+            .await
+            .expect("events keep coming")
+            .expect("the stream goes on")
+            .expect("no reset while reading");
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    assert_eq!(open.load(Ordering::SeqCst), 1, "read streams are kept");
+    // Stop giving window back (the body is kept, unread).
+    assert!(
+        wait_until(STALL * 3, || open.load(Ordering::SeqCst) == 0).await,
+        "a stream that stopped reading is still open {:?} later",
+        STALL * 3
+    );
+    drop(body);
+}
+
 /// One connection asking for 50 event streams gets its share (32 by default), and the
 /// stream limit's refusal for the rest: `200` with only a `retry:` field.
 #[tokio::test]

@@ -17,7 +17,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -37,25 +38,34 @@ tokio::task_local! {
 }
 
 /// Whether one HTTP/2 stream's body is waiting on the client: since when hyper has not
-/// polled it again after it had something to send.
+/// polled it again after it had something to send. Set on every frame, so it is one
+/// atomic store (no lock); `0` means not waiting.
 #[derive(Debug, Default)]
 pub(super) struct Progress {
-    waiting_since: Mutex<Option<Instant>>,
+    /// Nanoseconds from [`origin`] to the start of the wait, plus one.
+    waiting_since: AtomicU64,
+}
+
+/// The instant [`Progress`] counts from: the first time any stream needed one.
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
 }
 
 impl Progress {
     fn set(&self, since: Option<Instant>) {
-        *self
-            .waiting_since
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = since;
+        let nanos = since.map_or(0, |since| {
+            let nanos = since.saturating_duration_since(origin()).as_nanos();
+            u64::try_from(nanos).unwrap_or(u64::MAX - 1) + 1
+        });
+        self.waiting_since.store(nanos, Ordering::Relaxed);
     }
 
     fn waiting_since(&self) -> Option<Instant> {
-        *self
-            .waiting_since
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        match self.waiting_since.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(origin() + Duration::from_nanos(nanos - 1)),
+        }
     }
 
     /// The progress of the stream being served now, if it is an HTTP/2 stream of a
@@ -115,16 +125,23 @@ impl<F: Future> Future for Watched<F> {
             return Poll::Pending;
         };
         let deadline = since + *this.stall;
+        // The timer is moved only when it would fire too late (rarely: the first wait,
+        // or a wait that began earlier than the one it was set for) or when it fired
+        // early; a stream that makes progress only moves `since`, not the timer wheel.
         let sleep = this
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if sleep.deadline() != deadline {
+        if sleep.deadline() > deadline {
             sleep.as_mut().reset(deadline);
         }
-        if sleep.as_mut().poll(cx).is_ready() {
-            // Dropping the task drops hyper's handles to the stream: h2 resets it.
-            crate::metrics::__record::stalled_close();
-            return Poll::Ready(());
+        while sleep.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= deadline {
+                // Dropping the task drops hyper's handles to the stream: h2 resets it.
+                crate::metrics::__record::stalled_close();
+                return Poll::Ready(());
+            }
+            // Set for an earlier wait that ended: wait for this one's deadline.
+            sleep.as_mut().reset(deadline);
         }
         Poll::Pending
     }
