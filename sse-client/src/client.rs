@@ -1,23 +1,15 @@
-//! [`Client`]: the transport (hyper-util's pooled client, rustls) that event streams
-//! are opened with.
+//! [`Client`]: the transport (hyper-util's pooled client with rustls, or an app's
+//! `reqwest::Client`) that event streams are opened with.
 
 use std::fmt;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{Method, Uri};
-use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use crate::transport::Transport;
 use crate::{BoxError, RequestBuilder};
-
-#[cfg(feature = "rustls")]
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-#[cfg(not(feature = "rustls"))]
-type Connector = HttpConnector;
-
-pub(crate) type Transport = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
 
 /// Opens event streams: a pooled HTTP client (hyper-util's) with HTTPS by rustls,
 /// HTTP/2 or HTTP/1.1 chosen by ALPN.
@@ -28,6 +20,9 @@ pub(crate) type Transport = hyper_util::client::legacy::Client<Connector, Full<B
 /// [`request`](Client::request) and becomes an [`EventSource`](crate::EventSource) with
 /// [`RequestBuilder::stream`].
 ///
+/// `Client::from_reqwest` (feature `reqwest`) opens the streams with an app's own
+/// `reqwest::Client` instead, with its proxies, TLS and cookies.
+///
 /// Needs a tokio runtime (with the time driver) when streams are polled.
 #[derive(Clone)]
 pub struct Client {
@@ -36,15 +31,20 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) transport: Transport,
-    /// Why HTTPS cannot be used, if it cannot.
-    pub(crate) tls_error: Option<String>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("https", &self.inner.tls_error.is_none())
-            .finish_non_exhaustive()
+        let mut debug = f.debug_struct("Client");
+        debug.field("transport", &self.inner.transport.name());
+        match &self.inner.transport {
+            Transport::Hyper { tls_error, .. } => {
+                debug.field("https", &tls_error.is_none());
+            }
+            #[cfg(feature = "reqwest")]
+            Transport::Reqwest(_) => {}
+        }
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -64,6 +64,49 @@ impl Client {
     /// A builder to configure the transport.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A client that opens its streams with `client`, an app's own
+    /// [`reqwest::Client`] (feature `reqwest`, reqwest 0.13): its proxies, TLS
+    /// settings, cookies, default headers and connection pool apply. Everything else
+    /// is this crate's, as with the default transport: reconnection, `Last-Event-ID`,
+    /// the connect and idle timeouts, the response checks, the bounds.
+    ///
+    /// Two settings of the reqwest client matter for event streams:
+    ///
+    /// - **Redirects**: reqwest follows them first, by the client's own
+    ///   [`redirect::Policy`](reqwest::redirect::Policy) (by default up to 10, with
+    ///   the same method changes as fetch and without credentials to another
+    ///   origin); a stop by that policy ends the stream with
+    ///   [`Error::RedirectPolicy`](crate::Error::RedirectPolicy). A redirect it hands
+    ///   back (with `Policy::none()`, or a custom policy that stops) is followed by
+    ///   this crate, by its own rules and
+    ///   [`max_redirects`](crate::RequestBuilder::max_redirects). A policy cannot be
+    ///   set per request on a client handed in: build it with
+    ///   `.redirect(reqwest::redirect::Policy::none())` for this crate's rules only.
+    /// - **Timeouts**: a total [`timeout`](reqwest::ClientBuilder::timeout) on the
+    ///   client cuts every stream when it expires (the stream then reconnects);
+    ///   prefer [`idle_timeout`](crate::RequestBuilder::idle_timeout) here. reqwest's
+    ///   `read_timeout` works as an idle timeout too.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none()) // this crate's redirect rules
+    ///     .build()?;
+    /// let client = sse_rs_client::Client::from_reqwest(http);
+    /// let events = client.get("https://example.com/events").stream();
+    /// # drop(events); Ok(()) }
+    /// ```
+    #[cfg(feature = "reqwest")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+    #[must_use]
+    pub fn from_reqwest(client: reqwest::Client) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                transport: Transport::Reqwest(client),
+            }),
+        }
     }
 
     /// A `GET` request for `url`.
@@ -154,10 +197,21 @@ impl ClientBuilder {
             .build(connector);
         Client {
             inner: Arc::new(Inner {
-                transport,
-                tls_error,
+                transport: Transport::Hyper {
+                    client: transport,
+                    tls_error,
+                },
             }),
         }
+    }
+}
+
+/// [`Client::from_reqwest`].
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+impl From<reqwest::Client> for Client {
+    fn from(client: reqwest::Client) -> Self {
+        Self::from_reqwest(client)
     }
 }
 

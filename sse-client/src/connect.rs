@@ -7,19 +7,19 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
 use tokio::time::Instant;
 
 use crate::error::{retried_status, BadResponse};
 use crate::redirect;
 use crate::request::RequestSpec;
+use crate::transport::{Received, ResponseBody};
 use crate::{Client, Error, Open};
 
 /// How an attempt ended.
 pub(crate) enum Outcome {
     /// `200` with `text/event-stream`: read the body.
-    Open(Response<Incoming>, Open),
+    Open(Response<ResponseBody>, Open),
     /// `204 No Content`: the server says stop.
     Stop,
     /// A failure the policy may retry, with the response's `Retry-After`.
@@ -61,22 +61,25 @@ impl Attempt {
         }
         let mut redirects = 0;
         loop {
-            if url.scheme_str() == Some("https") {
-                if let Some(why) = &self.client.inner.tls_error {
-                    return Outcome::Fail(Error::Tls(why.clone().into()));
-                }
-            }
-            let mut request = Request::new(Full::new(body.clone()));
+            let mut request = Request::new(body.clone());
             *request.method_mut() = method.clone();
             *request.uri_mut() = url.clone();
             *request.headers_mut() = headers.clone();
-            let sent = self.client.inner.transport.request(request);
+            let sent = self.client.inner.transport.send(request);
             let response = match tokio::time::timeout_at(deadline, sent).await {
                 Err(_elapsed) => {
                     return Outcome::Retry(Error::ConnectTimeout(self.connect_timeout), None)
                 }
-                Ok(Err(error)) => return Outcome::Retry(Error::Connect(Box::new(error)), None),
-                Ok(Ok(response)) => response,
+                Ok(Err(error)) if error.is_retried() => return Outcome::Retry(error, None),
+                Ok(Err(error)) => return Outcome::Fail(error),
+                Ok(Ok(Received {
+                    response,
+                    url: answered,
+                })) => {
+                    // Where the transport's own redirect policy (reqwest's) led.
+                    url = answered;
+                    response
+                }
             };
             let status = response.status();
             if redirect::is_redirect(status) {
@@ -143,7 +146,7 @@ impl Attempt {
     async fn bad_response(
         &self,
         url: http::Uri,
-        response: Response<Incoming>,
+        response: Response<ResponseBody>,
         deadline: Instant,
     ) -> BadResponse {
         let (parts, mut incoming) = response.into_parts();

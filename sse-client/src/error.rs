@@ -26,8 +26,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[non_exhaustive]
 pub enum Error {
     /// The request could not be built: a URL that is not absolute `http://` or
-    /// `https://`, a bad header name or value, an invalid `Last-Event-ID`. Never
-    /// retried.
+    /// `https://`, a bad header name or value, an invalid `Last-Event-ID` (or, with a
+    /// reqwest client, a request reqwest refused to build, such as a redirect to a
+    /// scheme it does not speak). Never retried.
     InvalidRequest(BoxError),
     /// HTTPS is not available: the crate was built without the `rustls` feature, or no
     /// root certificates could be loaded (see the crate's features). Never retried.
@@ -56,6 +57,11 @@ pub enum Error {
     /// A redirect without a usable `Location` (missing, not text, not an `http` or
     /// `https` URL). Never retried.
     InvalidRedirect(BadResponse),
+    /// The transport's own redirect policy stopped with an error: a reqwest client's
+    /// (too many redirects, a loop, by its
+    /// [`redirect::Policy`](https://docs.rs/reqwest/0.13/reqwest/redirect/struct.Policy.html))
+    /// with `Client::from_reqwest`. Never retried.
+    RedirectPolicy(BoxError),
     /// A line or an event's data was larger than
     /// [`max_event_size`](crate::RequestBuilder::max_event_size). Never retried: the
     /// same event would come again.
@@ -134,6 +140,7 @@ impl fmt::Display for Error {
                 "redirect {} from {} has no valid location",
                 response.status, response.url
             ),
+            Self::RedirectPolicy(_) => f.write_str("the client's redirect policy stopped"),
             Self::EventTooLarge(_) => f.write_str("event stream exceeded its size bound"),
         }
     }
@@ -145,6 +152,7 @@ impl std::error::Error for Error {
             Self::InvalidRequest(error)
             | Self::Tls(error)
             | Self::Connect(error)
+            | Self::RedirectPolicy(error)
             | Self::Body(error) => Some(&**error),
             Self::EventTooLarge(error) => Some(error),
             _ => None,

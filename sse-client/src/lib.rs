@@ -36,6 +36,9 @@
 //!   (`Retry-After` honoured); `204 No Content` ends the stream for good; any other
 //!   status or a `Content-Type` other than `text/event-stream` ends it with an error
 //!   that carries the status and the start of the body ([`BadResponse`]).
+//! - **Any transport**: hyper-util's client with rustls by default, or the
+//!   `reqwest::Client` an app already has (`Client::from_reqwest`); the rules
+//!   below are the same code for both.
 //! - **Any request**: `GET`, `POST` (LLM APIs) or any method, with headers and a body
 //!   that is sent again on each reconnection. Redirects 301, 302, 303, 307 and 308 are
 //!   followed as fetch does, up to a limit.
@@ -60,11 +63,13 @@
 //! | `rustls` | yes | HTTPS with rustls (the process-default crypto provider, or *ring*), HTTP/2 or HTTP/1.1 by ALPN, [`ClientBuilder::tls_config`]. Without it, `http://` only. |
 //! | `webpki-roots` | yes | Trust Mozilla's root certificates (compiled in). |
 //! | `native-roots` | no | Trust the system's root certificates (merged with the above when both are on). |
+//! | `reqwest` | no | `Client::from_reqwest`: open streams with an app's own `reqwest::Client` (reqwest **0.13**), with its proxies, TLS and cookies. Redirects: see there. |
 //!
 //! # Compatibility
 //!
-//! MSRV 1.85. http 1, hyper 1, hyper-util 0.1, rustls 0.23, tokio 1 (the streams must
-//! be polled inside a tokio runtime with the time driver).
+//! MSRV 1.85. http 1, hyper 1, hyper-util 0.1, rustls 0.23, reqwest 0.13 (feature
+//! `reqwest`), tokio 1 (the streams must be polled inside a tokio runtime with the
+//! time driver).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
@@ -75,6 +80,7 @@ mod reconnect;
 mod redirect;
 mod request;
 mod source;
+mod transport;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{BadResponse, BoxError, Error};
@@ -84,6 +90,12 @@ pub use request::RequestBuilder;
 pub use source::EventSource;
 #[doc(inline)]
 pub use sse_rs_core::decode::MessageEvent;
+
+/// The reqwest crate (0.13) whose `Client` [`Client::from_reqwest`] takes (feature
+/// `reqwest`).
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use reqwest;
 
 /// The rustls crate this client is built with (feature `rustls`), for
 /// [`ClientBuilder::tls_config`].

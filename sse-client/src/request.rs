@@ -178,6 +178,9 @@ impl RequestBuilder {
     /// followed as fetch does: a 303 (and a 301 or 302 answering a `POST`) turns the
     /// request into a `GET` without body; credentials (`Authorization`, `Cookie`) are
     /// not sent to another origin. A reconnection starts again at the first URL.
+    ///
+    /// With a reqwest client (`Client::from_reqwest`, feature `reqwest`) the client's own redirect
+    /// policy acts first; this limit counts only the redirects it hands back.
     pub fn max_redirects(mut self, redirects: usize) -> Self {
         self.options.max_redirects = redirects;
         self

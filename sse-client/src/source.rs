@@ -12,12 +12,12 @@ use bytes::Bytes;
 use futures_core::{FusedStream, Stream};
 use http::HeaderValue;
 use http_body::Body;
-use hyper::body::Incoming;
 use sse_rs_core::decode::{Decoded, Decoder};
 use tokio::time::{Instant, Sleep};
 
 use crate::connect::{Attempt, Outcome};
 use crate::request::{Options, RequestSpec};
+use crate::transport::ResponseBody;
 use crate::{Client, Error, Event, Reconnecting};
 
 /// A stream of server-sent events that reconnects as a browser's `EventSource` does.
@@ -63,7 +63,7 @@ enum State {
     Start,
     Connecting(Pin<Box<dyn Future<Output = Outcome> + Send>>),
     Open {
-        body: Incoming,
+        body: ResponseBody,
         idle: Option<Pin<Box<Sleep>>>,
         opened_at: Instant,
     },
@@ -102,28 +102,15 @@ impl EventSource {
         request: Result<RequestSpec, Error>,
         options: Options,
     ) -> Self {
-        let mut decoder = Decoder::new()
-            .max_event_size(options.max_event_size)
-            .comments(options.comments);
-        let (request, mut error) = match request {
+        let (request, error) = match request {
             Ok(request) => (Some(Arc::new(request)), None),
             Err(error) => (None, Some(error)),
         };
-        if let Some(id) = options.last_event_id.as_deref().filter(|id| !id.is_empty()) {
-            // The decoder has no setter for the last event id: feed it an `id` field
-            // (checked for NUL, CR and LF by the builder) in a block of its own, which
-            // sets the id and dispatches nothing, then start the stream afresh so
-            // that a BOM at its start is still stripped.
-            let seeded = decoder.decode(b"id: ").is_ok()
-                && decoder.decode(id.as_bytes()).is_ok()
-                && decoder.decode(b"\n\n").is_ok();
-            decoder.finish();
-            if !seeded && error.is_none() {
-                error = Some(Error::InvalidRequest(
-                    "the last event id is longer than the maximum event size".into(),
-                ));
-            }
-        }
+        // The builder checked the id for NUL, CR and LF; empty means none.
+        let decoder = Decoder::new()
+            .max_event_size(options.max_event_size)
+            .comments(options.comments)
+            .with_last_event_id(options.last_event_id.as_deref().unwrap_or_default());
         let state = if error.is_some() {
             State::Done
         } else {
@@ -323,9 +310,7 @@ impl Stream for EventSource {
                             Ok(data) => Read::Data(data),
                             Err(_trailers) => continue,
                         },
-                        Poll::Ready(Some(Err(error))) => {
-                            Read::End(Some(Error::Body(Box::new(error))))
-                        }
+                        Poll::Ready(Some(Err(error))) => Read::End(Some(Error::Body(error))),
                         Poll::Ready(None) => Read::End(None),
                         Poll::Pending => {
                             let Some(idle) = idle else {

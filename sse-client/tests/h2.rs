@@ -1,7 +1,7 @@
 //! HTTPS against the workspace's own server (`sse_rs::server::Server` with TLS): the
 //! client negotiates HTTP/2 by ALPN, reads events, resumes with `Last-Event-ID`, and
 //! a dropped stream ends on the server while the client (and its pooled connection)
-//! lives on.
+//! lives on. Each case runs against hyper-util's client and a reqwest client.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -20,12 +20,12 @@ use sse_rs::server::Server;
 use sse_rs::shutdown::Shutdown;
 use sse_rs::{Event as ServerEvent, LastEventId, SseBody};
 use sse_rs_client::{rustls, Client, Event, Reconnect};
-use support::{collect, ev, messages};
+use support::{collect, ev, messages, Transport};
 
 /// A TLS server on 127.0.0.1 whose `/events` sends ids after the request's
 /// `Last-Event-ID` up to 6, three per response, then answers 204. Returns its address,
 /// a client that trusts its certificate, and how many requests it served.
-async fn start() -> (SocketAddr, Client, Arc<AtomicUsize>, Arc<AtomicBool>) {
+async fn start(transport: Transport) -> (SocketAddr, Client, Arc<AtomicUsize>, Arc<AtomicBool>) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .unwrap();
@@ -88,12 +88,23 @@ async fn start() -> (SocketAddr, Client, Arc<AtomicUsize>, Arc<AtomicBool>) {
     roots.add(certified.cert.der().clone()).unwrap();
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    #[allow(unused_mut)] // Changed for reqwest only.
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let client = Client::builder().tls_config(Arc::new(tls)).build();
+    let client = match transport {
+        Transport::Hyper => Client::builder().tls_config(Arc::new(tls)).build(),
+        #[cfg(feature = "reqwest")]
+        _ => {
+            // reqwest uses a preconfigured config as it is: ALPN included.
+            tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            Client::from_reqwest(support::reqwest_client(
+                ::reqwest::Client::builder().tls_backend_preconfigured(tls),
+            ))
+        }
+    };
     (addr, client, requests, dropped_seen)
 }
 
@@ -115,9 +126,8 @@ fn rand_suffix() -> u128 {
 
 use futures_util::StreamExt as _;
 
-#[tokio::test]
-async fn https_negotiates_http2_and_resumes_across_responses() {
-    let (addr, client, requests, _) = start().await;
+async fn https_negotiates_http2_and_resumes_across_responses(transport: Transport) {
+    let (addr, client, requests, _) = start(transport).await;
     let source = client
         .get(format!("https://localhost:{}/events", addr.port()))
         .connection_events(true)
@@ -143,11 +153,11 @@ async fn https_negotiates_http2_and_resumes_across_responses() {
     assert_eq!(requests.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test]
-async fn a_certificate_that_is_not_trusted_fails_the_connection() {
-    let (addr, _trusting, _, _) = start().await;
+async fn a_certificate_that_is_not_trusted_fails_the_connection(transport: Transport) {
+    let (addr, _trusting, _, _) = start(transport).await;
     // Trusts the default roots only: the self-signed certificate is refused.
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(format!("https://localhost:{}/events", addr.port()))
         .reconnect(Reconnect::never())
         .stream();
@@ -158,9 +168,8 @@ async fn a_certificate_that_is_not_trusted_fails_the_connection() {
     );
 }
 
-#[tokio::test]
-async fn dropping_a_stream_over_http2_ends_it_on_the_server() {
-    let (addr, client, _, dropped) = start().await;
+async fn dropping_a_stream_over_http2_ends_it_on_the_server(transport: Transport) {
+    let (addr, client, _, dropped) = start(transport).await;
     let mut source = client
         .get(format!("https://localhost:{}/forever", addr.port()))
         .connection_events(true)
@@ -183,3 +192,34 @@ async fn dropping_a_stream_over_http2_ends_it_on_the_server() {
     .expect("the server drops the stream's body");
     drop(client);
 }
+
+/// Each case against hyper-util's client and, with the feature `reqwest`, a reqwest
+/// client.
+macro_rules! transports {
+    ($($case:ident),* $(,)?) => {
+        mod hyper {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Transport::Hyper).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "reqwest")]
+        mod reqwest {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Transport::Reqwest).await;
+                }
+            )*
+        }
+    };
+}
+
+transports!(
+    https_negotiates_http2_and_resumes_across_responses,
+    a_certificate_that_is_not_trusted_fails_the_connection,
+    dropping_a_stream_over_http2_ends_it_on_the_server,
+);

@@ -1,6 +1,10 @@
 //! The reconnection rules, each against a scripted server over real TCP: resume with
 //! `Last-Event-ID`, `retry:`, 204, retried and failing statuses, `Retry-After`,
 //! redirects, timeouts, the request re-sent, and drop closing the connection.
+//!
+//! Every case runs once per transport (`transports!` at the end): hyper-util's client,
+//! and with the feature `reqwest` a reqwest client as an app hands it in (its default
+//! redirect policy) and one with `Policy::none()` (this crate follows redirects).
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -12,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
-use sse_rs_client::{Client, Error, Event, Reconnect};
-use support::{collect, ev, messages, next, next_message, Server};
+use sse_rs_client::{Error, Event, Reconnect};
+use support::{collect, ev, messages, next, next_message, Server, Transport};
 
 /// A policy for tests: short delays, no jitter.
 fn quick() -> Reconnect {
@@ -22,8 +26,9 @@ fn quick() -> Reconnect {
         .jitter(0.0)
 }
 
-#[tokio::test]
-async fn a_cut_stream_resumes_after_its_last_id_with_nothing_lost_or_repeated() {
+async fn a_cut_stream_resumes_after_its_last_id_with_nothing_lost_or_repeated(
+    transport: Transport,
+) {
     // Each connection sends the next three ids after the client's Last-Event-ID,
     // then is cut (no end of the chunked body); after id 9 the server answers 204.
     let server = Server::start(|mut conn| async move {
@@ -43,7 +48,8 @@ async fn a_cut_stream_resumes_after_its_last_id_with_nothing_lost_or_repeated() 
         conn.chunk("id: 99\ndata: partial\n").await;
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/events"))
         .reconnect(quick())
         .stream();
@@ -63,8 +69,7 @@ async fn a_cut_stream_resumes_after_its_last_id_with_nothing_lost_or_repeated() 
     );
 }
 
-#[tokio::test]
-async fn last_event_id_is_sent_only_once_an_id_is_known_and_not_when_reset() {
+async fn last_event_id_is_sent_only_once_an_id_is_known_and_not_when_reset(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         match conn.n() {
             // No id yet: the reconnection sends none.
@@ -82,7 +87,8 @@ async fn last_event_id_is_sent_only_once_an_id_is_known_and_not_when_reset() {
     })
     .await;
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(quick())
             .stream(),
@@ -105,15 +111,17 @@ async fn last_event_id_is_sent_only_once_an_id_is_known_and_not_when_reset() {
     }
 }
 
-#[tokio::test]
-async fn a_given_last_event_id_is_sent_at_once_and_reported_until_the_server_sends_one() {
+async fn a_given_last_event_id_is_sent_at_once_and_reported_until_the_server_sends_one(
+    transport: Transport,
+) {
     let server = Server::start(|mut conn| async move {
         conn.sse_head().await;
         conn.chunk("data: a\n\nid: 8\ndata: b\n\n").await;
         conn.end().await;
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .last_event_id("7")
         .end_on_eof(true)
@@ -126,8 +134,7 @@ async fn a_given_last_event_id_is_sent_at_once_and_reported_until_the_server_sen
     assert_eq!(server.requests()[0].header("last-event-id"), Some("7"));
 }
 
-#[tokio::test]
-async fn retry_sets_the_reconnection_delay() {
+async fn retry_sets_the_reconnection_delay(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         if conn.n() == 0 {
             conn.sse_head().await;
@@ -140,7 +147,8 @@ async fn retry_sets_the_reconnection_delay() {
     .await;
     // The initial delay (5 s) would make the test far slower: `retry: 100` replaces it.
     let policy = quick().initial_delay(Duration::from_secs(5));
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .reconnect(policy)
         .stream();
@@ -155,8 +163,7 @@ async fn retry_sets_the_reconnection_delay() {
     );
 }
 
-#[tokio::test]
-async fn retry_is_capped_by_max_delay() {
+async fn retry_is_capped_by_max_delay(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         if conn.n() == 0 {
             conn.sse_head().await;
@@ -168,7 +175,8 @@ async fn retry_is_capped_by_max_delay() {
     })
     .await;
     let policy = quick().max_delay(Duration::from_millis(200));
-    let mut source = Client::new()
+    let mut source = transport
+        .client()
         .get(server.url("/"))
         .reconnect(policy)
         .stream();
@@ -180,14 +188,14 @@ async fn retry_is_capped_by_max_delay() {
     assert!(gap < Duration::from_secs(2), "{gap:?}");
 }
 
-#[tokio::test]
-async fn no_content_stops_for_good_with_none() {
+async fn no_content_stops_for_good_with_none(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         conn.respond("204 No Content", &[], "").await;
     })
     .await;
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(quick())
             .stream(),
@@ -198,8 +206,7 @@ async fn no_content_stops_for_good_with_none() {
     assert_eq!(server.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn a_clean_end_reconnects_by_default_and_ends_with_end_on_eof() {
+async fn a_clean_end_reconnects_by_default_and_ends_with_end_on_eof(transport: Transport) {
     let script = |mut conn: support::Conn| async move {
         if conn.n() == 0 {
             conn.sse_head().await;
@@ -211,7 +218,8 @@ async fn a_clean_end_reconnects_by_default_and_ends_with_end_on_eof() {
     };
     let server = Server::start(script).await;
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(quick())
             .stream(),
@@ -221,7 +229,8 @@ async fn a_clean_end_reconnects_by_default_and_ends_with_end_on_eof() {
     assert_eq!(server.requests().len(), 2);
 
     let server = Server::start(script).await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .reconnect(quick())
         .end_on_eof(true)
@@ -234,8 +243,7 @@ async fn a_clean_end_reconnects_by_default_and_ends_with_end_on_eof() {
     assert_eq!(server.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn a_server_error_is_retried_then_the_stream_opens() {
+async fn a_server_error_is_retried_then_the_stream_opens(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         if conn.n() == 0 {
             conn.respond("500 Internal Server Error", &[], "oops").await;
@@ -246,7 +254,8 @@ async fn a_server_error_is_retried_then_the_stream_opens() {
         }
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .reconnect(quick())
         .end_on_eof(true)
@@ -266,8 +275,7 @@ async fn a_server_error_is_retried_then_the_stream_opens() {
     assert_eq!(server.requests().len(), 2);
 }
 
-#[tokio::test]
-async fn too_many_requests_waits_for_retry_after() {
+async fn too_many_requests_waits_for_retry_after(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         if conn.n() == 0 {
             conn.respond("429 Too Many Requests", &[("retry-after", "1")], "")
@@ -278,7 +286,8 @@ async fn too_many_requests_waits_for_retry_after() {
     })
     .await;
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(quick())
             .stream(),
@@ -294,8 +303,7 @@ async fn too_many_requests_waits_for_retry_after() {
     );
 }
 
-#[tokio::test]
-async fn retry_after_is_capped_by_max_delay() {
+async fn retry_after_is_capped_by_max_delay(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         if conn.n() == 0 {
             let date =
@@ -309,7 +317,8 @@ async fn retry_after_is_capped_by_max_delay() {
     .await;
     let policy = quick().max_delay(Duration::from_millis(300));
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(policy)
             .stream(),
@@ -324,8 +333,7 @@ async fn retry_after_is_capped_by_max_delay() {
     );
 }
 
-#[tokio::test]
-async fn a_wrong_content_type_fails_without_retry() {
+async fn a_wrong_content_type_fails_without_retry(transport: Transport) {
     for content_type in [
         Some("text/html; charset=utf-8"),
         Some("text/event-streams"),
@@ -341,7 +349,8 @@ async fn a_wrong_content_type_fails_without_retry() {
         })
         .await;
         let items = collect(
-            Client::new()
+            transport
+                .client()
                 .get(server.url("/"))
                 .reconnect(quick())
                 .stream(),
@@ -373,15 +382,18 @@ async fn a_wrong_content_type_fails_without_retry() {
         conn.end().await;
     })
     .await;
-    let source = Client::new().get(server.url("/")).end_on_eof(true).stream();
+    let source = transport
+        .client()
+        .get(server.url("/"))
+        .end_on_eof(true)
+        .stream();
     assert_eq!(
         messages(&collect(source).await),
         vec![ev("message", "a", "")]
     );
 }
 
-#[tokio::test]
-async fn a_client_error_fails_without_retry_with_the_start_of_the_body() {
+async fn a_client_error_fails_without_retry_with_the_start_of_the_body(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         let big = format!("{{\"error\":\"{}\"}}", "x".repeat(10_000));
         conn.respond(
@@ -393,7 +405,8 @@ async fn a_client_error_fails_without_retry_with_the_start_of_the_body() {
     })
     .await;
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(quick())
             .stream(),
@@ -411,13 +424,13 @@ async fn a_client_error_fails_without_retry_with_the_start_of_the_body() {
     assert_eq!(server.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn the_policy_gives_up_after_max_attempts_with_the_last_error() {
+async fn the_policy_gives_up_after_max_attempts_with_the_last_error(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         conn.respond("503 Service Unavailable", &[], "busy").await;
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .reconnect(quick().max_attempts(2))
         .stream();
@@ -427,8 +440,7 @@ async fn the_policy_gives_up_after_max_attempts_with_the_last_error() {
     assert_eq!(server.requests().len(), 3);
 }
 
-#[tokio::test]
-async fn the_policy_gives_up_after_max_elapsed() {
+async fn the_policy_gives_up_after_max_elapsed(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         conn.respond("503 Service Unavailable", &[], "busy").await;
     })
@@ -437,7 +449,8 @@ async fn the_policy_gives_up_after_max_elapsed() {
         .initial_delay(Duration::from_millis(100))
         .max_elapsed(Duration::from_millis(500));
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(policy)
             .stream(),
@@ -448,8 +461,7 @@ async fn the_policy_gives_up_after_max_elapsed() {
     assert_eq!(server.requests().len(), 3);
 }
 
-#[tokio::test]
-async fn network_errors_are_retried() {
+async fn network_errors_are_retried(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         match conn.n() {
             // Closed before any response.
@@ -464,7 +476,8 @@ async fn network_errors_are_retried() {
         }
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .reconnect(quick())
         .end_on_eof(true)
@@ -482,8 +495,7 @@ async fn network_errors_are_retried() {
     assert_eq!(errors, [true, true]);
 }
 
-#[tokio::test]
-async fn each_redirect_is_followed_as_fetch_says() {
+async fn each_redirect_is_followed_as_fetch_says(transport: Transport) {
     // (status, method after the redirect, body kept)
     for (status, method, keeps_body) in [
         ("301 Moved Permanently", "GET", false),
@@ -503,18 +515,30 @@ async fn each_redirect_is_followed_as_fetch_says() {
             }
         })
         .await;
-        let source = Client::new()
+        let source = transport
+            .client()
             .post(server.url("/api/start"))
             .header("content-type", "application/json")
             .header("authorization", "Bearer same-origin")
             .body("{\"q\":1}")
             .end_on_eof(true)
+            .connection_events(true)
             .stream();
+        let items = collect(source).await;
         assert_eq!(
-            messages(&collect(source).await),
+            messages(&items),
             vec![ev("message", "here", "")],
             "{status}"
         );
+        // The URL that answered, whoever followed the redirect.
+        let opened: Vec<String> = items
+            .iter()
+            .filter_map(|item| match item {
+                Ok(Event::Open(open)) => Some(open.url().to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(opened, [server.url("/api/events?x=1")], "{status}");
         let requests = server.requests();
         assert_eq!(requests.len(), 2, "{status}");
         let second = &requests[1];
@@ -530,24 +554,34 @@ async fn each_redirect_is_followed_as_fetch_says() {
     }
 }
 
-#[tokio::test]
-async fn redirects_have_a_limit_and_need_a_location() {
+async fn redirects_have_a_limit_and_need_a_location(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         let next = format!("/hop/{}", conn.n() + 1);
         conn.respond("302 Found", &[("location", &next)], "").await;
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/hop/0"))
         .max_redirects(3)
         .reconnect(quick())
         .stream();
     let items = collect(source).await;
-    assert!(
-        matches!(&items[..], [Err(Error::TooManyRedirects(r))] if r.url().path() == "/hop/3"),
-        "{items:?}"
-    );
-    assert_eq!(server.requests().len(), 4);
+    if transport.follows_redirects() {
+        // reqwest's default policy acts first, with its own limit of 10: our limit
+        // never sees a redirect. Its stop is an error that is not retried.
+        assert!(
+            matches!(&items[..], [Err(error @ Error::RedirectPolicy(_))] if !error.is_retried()),
+            "{items:?}"
+        );
+        assert_eq!(server.requests().len(), 11);
+    } else {
+        assert!(
+            matches!(&items[..], [Err(Error::TooManyRedirects(r))] if r.url().path() == "/hop/3"),
+            "{items:?}"
+        );
+        assert_eq!(server.requests().len(), 4);
+    }
 
     let server = Server::start(|mut conn| async move {
         conn.respond("307 Temporary Redirect", &[("location", "ftp://x/")], "")
@@ -555,20 +589,30 @@ async fn redirects_have_a_limit_and_need_a_location() {
     })
     .await;
     let items = collect(
-        Client::new()
+        transport
+            .client()
             .get(server.url("/"))
             .reconnect(quick())
             .stream(),
     )
     .await;
-    assert!(
-        matches!(&items[..], [Err(Error::InvalidRedirect(_))]),
-        "{items:?}"
-    );
+    if transport.follows_redirects() {
+        // reqwest refuses to build the request to `ftp://`.
+        assert!(
+            matches!(&items[..], [Err(error @ Error::InvalidRequest(_))] if !error.is_retried()),
+            "{items:?}"
+        );
+    } else {
+        assert!(
+            matches!(&items[..], [Err(Error::InvalidRedirect(_))]),
+            "{items:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.requests().len(), 1, "not retried");
 }
 
-#[tokio::test]
-async fn credentials_are_not_sent_to_another_origin() {
+async fn credentials_are_not_sent_to_another_origin(transport: Transport) {
     let target = Server::start(|mut conn| async move {
         conn.sse_head().await;
         conn.chunk("data: there\n\n").await;
@@ -585,7 +629,8 @@ async fn credentials_are_not_sent_to_another_origin() {
         }
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(first.url("/"))
         .header("authorization", "Bearer secret")
         .header("x-custom", "kept")
@@ -600,8 +645,7 @@ async fn credentials_are_not_sent_to_another_origin() {
     assert_eq!(request.header("x-custom"), Some("kept"));
 }
 
-#[tokio::test]
-async fn silence_past_the_idle_timeout_reconnects() {
+async fn silence_past_the_idle_timeout_reconnects(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         if conn.n() == 0 {
             conn.sse_head().await;
@@ -614,7 +658,8 @@ async fn silence_past_the_idle_timeout_reconnects() {
         }
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .idle_timeout(Duration::from_millis(300))
         .reconnect(quick())
@@ -634,8 +679,7 @@ async fn silence_past_the_idle_timeout_reconnects() {
     assert!(gap >= Duration::from_millis(300), "{gap:?}");
 }
 
-#[tokio::test]
-async fn comment_keep_alives_keep_an_idle_stream_open() {
+async fn comment_keep_alives_keep_an_idle_stream_open(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         conn.sse_head().await;
         // 1 s of keep-alives only, every 100 ms, with an idle timeout of 300 ms.
@@ -647,7 +691,8 @@ async fn comment_keep_alives_keep_an_idle_stream_open() {
         conn.end().await;
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .idle_timeout(Duration::from_millis(300))
         .reconnect(quick())
@@ -658,14 +703,14 @@ async fn comment_keep_alives_keep_an_idle_stream_open() {
     assert_eq!(server.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn a_silent_server_hits_the_connect_timeout() {
+async fn a_silent_server_hits_the_connect_timeout(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         // Reads the request and never answers.
         let _ = conn.closed_by_client(Duration::from_secs(5)).await;
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .get(server.url("/"))
         .connect_timeout(Duration::from_millis(200))
         .reconnect(quick().max_attempts(1))
@@ -678,8 +723,7 @@ async fn a_silent_server_hits_the_connect_timeout() {
     assert_eq!(server.requests().len(), 2);
 }
 
-#[tokio::test]
-async fn a_post_is_sent_again_with_its_body_and_headers_on_reconnect() {
+async fn a_post_is_sent_again_with_its_body_and_headers_on_reconnect(transport: Transport) {
     let server = Server::start(|mut conn| async move {
         if conn.n() == 0 {
             conn.sse_head().await;
@@ -690,7 +734,8 @@ async fn a_post_is_sent_again_with_its_body_and_headers_on_reconnect() {
         }
     })
     .await;
-    let source = Client::new()
+    let source = transport
+        .client()
         .post(server.url("/v1/chat"))
         .header("content-type", "application/json")
         .header("x-api-key", "k")
@@ -714,8 +759,7 @@ async fn a_post_is_sent_again_with_its_body_and_headers_on_reconnect() {
     assert_eq!(requests[1].header("last-event-id"), Some("1"));
 }
 
-#[tokio::test]
-async fn the_end_marker_ends_the_stream_and_is_not_yielded() {
+async fn the_end_marker_ends_the_stream_and_is_not_yielded(transport: Transport) {
     let closed = Arc::new(AtomicBool::new(false));
     let seen = closed.clone();
     let server = Server::start(move |mut conn| {
@@ -732,7 +776,7 @@ async fn the_end_marker_ends_the_stream_and_is_not_yielded() {
         }
     })
     .await;
-    let client = Client::new();
+    let client = transport.client();
     let source = client.get(server.url("/")).end_marker("[DONE]").stream();
     assert_eq!(
         messages(&collect(source).await),
@@ -748,8 +792,7 @@ async fn the_end_marker_ends_the_stream_and_is_not_yielded() {
     assert_eq!(server.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn dropping_the_stream_closes_the_connection() {
+async fn dropping_the_stream_closes_the_connection(transport: Transport) {
     // While streaming, and while waiting for the response head.
     for answer in [true, false] {
         let closed = Arc::new(AtomicBool::new(false));
@@ -769,7 +812,7 @@ async fn dropping_the_stream_closes_the_connection() {
         })
         .await;
         // The client lives on: its pool must not keep the connection.
-        let client = Client::new();
+        let client = transport.client();
         let mut source = client.get(server.url("/")).stream();
         if answer {
             next_message(&mut source).await;
@@ -790,9 +833,8 @@ async fn dropping_the_stream_closes_the_connection() {
     }
 }
 
-#[tokio::test]
-async fn an_invalid_request_is_the_first_item() {
-    let client = Client::new();
+async fn an_invalid_request_is_the_first_item(transport: Transport) {
+    let client = transport.client();
     for source in [
         client.get("not a url").stream(),
         client.get("ftp://127.0.0.1/").stream(),
@@ -813,3 +855,105 @@ async fn an_invalid_request_is_the_first_item() {
         );
     }
 }
+
+/// The reqwest client handed in is the one that sends: its default headers and user
+/// agent arrive on every connection, and this crate's headers come with them.
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn the_apps_reqwest_client_sends_the_requests() {
+    let server = Server::start(|mut conn| async move {
+        if conn.n() == 0 {
+            conn.sse_head().await;
+            conn.chunk("id: 1\ndata: a\n\n").await;
+        } else {
+            conn.respond("204 No Content", &[], "").await;
+        }
+    })
+    .await;
+    let mut defaults = http::HeaderMap::new();
+    defaults.insert("x-app", http::HeaderValue::from_static("mine"));
+    let http = support::reqwest_client(
+        ::reqwest::Client::builder()
+            .user_agent("app/1.0")
+            .default_headers(defaults),
+    );
+    let source = sse_rs_client::Client::from_reqwest(http)
+        .get(server.url("/"))
+        .reconnect(quick())
+        .stream();
+    assert_eq!(
+        messages(&collect(source).await),
+        vec![ev("message", "a", "1")]
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.header("x-app"), Some("mine"));
+        assert_eq!(request.header("user-agent"), Some("app/1.0"));
+        assert_eq!(request.header("accept"), Some("text/event-stream"));
+    }
+    assert_eq!(requests[1].header("last-event-id"), Some("1"));
+}
+
+/// Runs each case against every transport: a module per transport, a test per case.
+/// A case left out of the list is an unused function, which the lints refuse.
+macro_rules! transports {
+    ($($case:ident),* $(,)?) => {
+        mod hyper {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Transport::Hyper).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "reqwest")]
+        mod reqwest {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Transport::Reqwest).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "reqwest")]
+        mod reqwest_without_redirects {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Transport::ReqwestWithoutRedirects).await;
+                }
+            )*
+        }
+    };
+}
+
+transports!(
+    a_cut_stream_resumes_after_its_last_id_with_nothing_lost_or_repeated,
+    last_event_id_is_sent_only_once_an_id_is_known_and_not_when_reset,
+    a_given_last_event_id_is_sent_at_once_and_reported_until_the_server_sends_one,
+    retry_sets_the_reconnection_delay,
+    retry_is_capped_by_max_delay,
+    no_content_stops_for_good_with_none,
+    a_clean_end_reconnects_by_default_and_ends_with_end_on_eof,
+    a_server_error_is_retried_then_the_stream_opens,
+    too_many_requests_waits_for_retry_after,
+    retry_after_is_capped_by_max_delay,
+    a_wrong_content_type_fails_without_retry,
+    a_client_error_fails_without_retry_with_the_start_of_the_body,
+    the_policy_gives_up_after_max_attempts_with_the_last_error,
+    the_policy_gives_up_after_max_elapsed,
+    network_errors_are_retried,
+    each_redirect_is_followed_as_fetch_says,
+    redirects_have_a_limit_and_need_a_location,
+    credentials_are_not_sent_to_another_origin,
+    silence_past_the_idle_timeout_reconnects,
+    comment_keep_alives_keep_an_idle_stream_open,
+    a_silent_server_hits_the_connect_timeout,
+    a_post_is_sent_again_with_its_body_and_headers_on_reconnect,
+    the_end_marker_ends_the_stream_and_is_not_yielded,
+    dropping_the_stream_closes_the_connection,
+    an_invalid_request_is_the_first_item,
+);

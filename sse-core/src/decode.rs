@@ -151,6 +151,29 @@ impl Decoder {
         self
     }
 
+    /// Starts with `id` as the last event id, as if an event block with that `id`
+    /// had been read: a client resuming a stream (a stored `Last-Event-ID`) reports
+    /// it in events until the server sends an `id` of its own. An `id` containing NUL
+    /// is ignored, as in the stream (the last event id stays as it was); CR and LF
+    /// cannot come from a stream, so check them before if the id goes into a header.
+    ///
+    /// ```
+    /// use sse_rs_core::decode::{Decoded, Decoder};
+    ///
+    /// let mut decoder = Decoder::new().with_last_event_id("41");
+    /// assert_eq!(decoder.last_event_id(), "41");
+    /// let items: Vec<Decoded> = decoder.decode(b"data: next\n\n")?.collect();
+    /// assert!(matches!(&items[0], Decoded::Event(e) if e.last_event_id == "41"));
+    /// # Ok::<(), sse_rs_core::decode::DecodeError>(())
+    /// ```
+    #[must_use]
+    pub fn with_last_event_id(mut self, id: &str) -> Self {
+        if !id.contains('\0') {
+            id.clone_into(&mut self.last_event_id);
+        }
+        self
+    }
+
     /// The stream's last event id so far (what a browser would send as
     /// `Last-Event-ID` when it reconnects): the last `id` field of an event block that
     /// was ended by an empty line, dispatched or not. An `id` in an unfinished block is
@@ -485,6 +508,33 @@ mod tests {
         assert_eq!(
             decode_all(&[b"foo: bar\nData: x\ndata : y\n data: z\n\n"]),
             vec![]
+        );
+    }
+
+    #[test]
+    fn with_last_event_id_seeds_the_id_and_ignores_nul() {
+        let mut decoder = Decoder::new().with_last_event_id("7");
+        assert_eq!(decoder.last_event_id(), "7");
+        let items: Vec<_> = decoder
+            .decode(b"\xEF\xBB\xBFdata: a\n\nid: 8\ndata: b\n\n")
+            .unwrap()
+            .collect();
+        assert_eq!(
+            items,
+            vec![event("message", "a", "7"), event("message", "b", "8")],
+            "reported until the stream sends an id; a BOM at the start still stripped"
+        );
+        let decoder = Decoder::new()
+            .with_last_event_id("7")
+            .with_last_event_id("a\0b");
+        assert_eq!(decoder.last_event_id(), "7", "an id with NUL is ignored");
+        let decoder = Decoder::new()
+            .with_last_event_id("7")
+            .with_last_event_id("");
+        assert_eq!(
+            decoder.last_event_id(),
+            "",
+            "an empty id resets, as `id` does"
         );
     }
 

@@ -1,6 +1,15 @@
 //! The client side: real HTTP clients ([`client`], [`gzip_client`]), requests for an
 //! event stream ([`open_event_stream`]), and [`EventReader`], which reads a response
 //! with our decoder and keeps the raw bytes and arrival times.
+//!
+//! [`EventReader`] stays on reqwest plus the bare decoder rather than our client
+//! (`sse-rs-client`, checked against every example in `tests/client.rs`): the tests
+//! that use it look at one response exactly as the server sent it, which a client
+//! that reconnects would change. They check its status and headers before reading,
+//! keep-alive bytes in `raw` between events, the arrival time of each chunk, comments
+//! and `retry` fields; they send `Last-Event-ID` values no client would send (invalid
+//! UTF-8, 64 KiB); and they expect a response that ends to stay ended (a shutdown, a
+//! limit), where the client would reconnect.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -10,10 +10,61 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use sse_rs_client::{Error, Event, EventSource, MessageEvent};
+use sse_rs_client::{Client, Error, Event, EventSource, MessageEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
+
+/// The transport a suite runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// The default: hyper-util's client.
+    Hyper,
+    /// A reqwest client as an app hands it in: reqwest's default redirect policy.
+    #[cfg(feature = "reqwest")]
+    Reqwest,
+    /// A reqwest client with `redirect::Policy::none()`: this crate follows them.
+    #[cfg(feature = "reqwest")]
+    ReqwestWithoutRedirects,
+}
+
+impl Transport {
+    /// A new client on this transport.
+    pub fn client(self) -> Client {
+        match self {
+            Self::Hyper => Client::new(),
+            #[cfg(feature = "reqwest")]
+            Self::Reqwest => Client::from_reqwest(reqwest_client(reqwest::Client::builder())),
+            #[cfg(feature = "reqwest")]
+            Self::ReqwestWithoutRedirects => Client::from_reqwest(reqwest_client(
+                reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()),
+            )),
+        }
+    }
+
+    /// Whether the transport follows redirects itself before this crate sees them.
+    pub fn follows_redirects(self) -> bool {
+        match self {
+            Self::Hyper => false,
+            #[cfg(feature = "reqwest")]
+            Self::Reqwest => true,
+            #[cfg(feature = "reqwest")]
+            Self::ReqwestWithoutRedirects => false,
+        }
+    }
+}
+
+/// `builder` without proxies from the environment. The tests' reqwest has no crypto
+/// provider of its own (no aws-lc-rs to build): *ring* is installed as the process
+/// default first, as an app with `rustls-no-provider` does.
+#[cfg(feature = "reqwest")]
+pub fn reqwest_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    #[allow(deprecated)]
+    let ring = rustls::crypto::ring::default_provider();
+    // Already installed by another test of this process: fine.
+    let _ = ring.install_default();
+    builder.no_proxy().build().unwrap()
+}
 
 /// A request as the server read it.
 #[derive(Clone, Debug)]
