@@ -198,6 +198,18 @@ async fn the_page_is_served(server: TestServer) {
     assert_eq!(missing.status(), 404);
 }
 
+/// A stream that fails after 3 events (`drop_after`) still delivers all 3 before
+/// the connection is cut: the servers drop what they buffered when a body fails, so
+/// the body gives them a turn to write it first (before: 2 of 3 arrived).
+async fn the_events_before_an_error_arrive(serve_server: TestServer) {
+    let mut reader = EventReader::new(get(&serve_server, None).await);
+    // The reader panics at the cut if it comes before the third event.
+    let events = tokio::time::timeout(LIMIT, reader.events_until(3))
+        .await
+        .expect("three events in time");
+    assert_eq!(summary(&events), expected((8..=10).rev()));
+}
+
 /// Runs every test of the contract against one server's `serve` function.
 macro_rules! countdown_suite {
     ($name:ident, $serve:path) => {
@@ -259,6 +271,15 @@ macro_rules! countdown_suite {
             #[tokio::test]
             async fn shutdown_completes_with_streams_open() {
                 super::shutdown_completes_with_streams_open(start(100, 20, 15_000).await).await;
+            }
+
+            #[tokio::test]
+            async fn the_events_before_an_error_arrive() {
+                let countdown = Countdown::new(10, Duration::from_millis(20)).drop_after(Some(3));
+                super::the_events_before_an_error_arrive(
+                    TestServer::start($serve, countdown).await,
+                )
+                .await;
             }
 
             #[tokio::test]

@@ -76,7 +76,8 @@ pin_project! {
     /// # Errors
     ///
     /// When the stream yields an error, the events ready before it are sent, then the
-    /// body ends with that error. What the client sees depends on the server: hyper
+    /// body ends with that error (one poll later, so that the server writes those
+    /// events out before it aborts the response). What the client sees depends on the server: hyper
     /// closes the connection without finishing the chunked body, which a browser's
     /// `EventSource` reports as an error before it reconnects (sending
     /// `Last-Event-ID`). To end cleanly instead, turn the error into a last event with
@@ -96,6 +97,11 @@ pin_project! {
         shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
         max_frame_size: usize,
         done: bool,
+        // Bytes were handed to the server: an error after them waits one turn (see
+        // `poll_bytes`).
+        sent: bool,
+        // The error's turn was given: it is returned at the next poll.
+        error_deferred: bool,
         // The last frame was full: events are coming faster than they are sent.
         bursting: bool,
         // The server copies every frame into a write buffer of its own (actix-web):
@@ -123,6 +129,8 @@ impl<S> SseBody<S> {
             shutdown: None,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             done: false,
+            sent: false,
+            error_deferred: false,
             bursting: false,
             server_copies: false,
             open: OpenStream::new(),
@@ -204,8 +212,8 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
         let mut this = self.project();
-        if let Some(error) = this.error.take() {
-            return Poll::Ready(Some(Err(*error)));
+        if this.error.is_some() {
+            return error_after_flush(this.error, this.error_deferred, cx);
         }
 
         let pass_through = if *this.server_copies {
@@ -253,7 +261,9 @@ where
                                 *this.carry = Some(overflow);
                             }
                         }
-                        None if frame.is_empty() => return Poll::Ready(Some(Err(error))),
+                        None if frame.is_empty() && !*this.sent => {
+                            return Poll::Ready(Some(Err(error)))
+                        }
                         None => *this.error = Some(Box::new(error)),
                     }
                 }
@@ -269,7 +279,11 @@ where
                 keep_alive.reset();
             }
             metrics::count_frame(events, bytes.len());
+            *this.sent = true;
             return Poll::Ready(Some(Ok(bytes)));
+        }
+        if this.error.is_some() {
+            return error_after_flush(this.error, this.error_deferred, cx);
         }
         if *this.done {
             return Poll::Ready(None);
@@ -277,10 +291,32 @@ where
         match this.keep_alive {
             Some(keep_alive) => keep_alive.poll_tick(cx).map(|bytes| {
                 metrics::count_keep_alive(bytes.len());
+                *this.sent = true;
                 Some(Ok(bytes))
             }),
             None => Poll::Pending,
         }
+    }
+}
+
+/// The stream's error, after the bytes before it: servers abort the connection (or
+/// reset the HTTP/2 stream) as soon as a body fails, dropping what they have buffered
+/// but not written, which would lose the events sent just before the error. So the
+/// first poll after them gives the server a turn (`Pending`, woken at once), in which
+/// hyper and actix-web write out their buffers; the next returns the error.
+fn error_after_flush(
+    error: &mut Option<Box<BoxError>>,
+    deferred: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Bytes, BoxError>>> {
+    if !*deferred {
+        *deferred = true;
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    }
+    match error.take() {
+        Some(error) => Poll::Ready(Some(Err(*error))),
+        None => Poll::Ready(None),
     }
 }
 

@@ -443,3 +443,71 @@ fn response_has_the_sse_headers_and_no_length() {
 }
 
 use futures_util::StreamExt;
+
+/// Counts how often it is woken.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// An error after events waits one turn, woken at once, so that the server writes out
+/// the events before it aborts the response (hyper drops what it has buffered when a
+/// body fails): the events are not lost.
+#[test]
+fn an_error_after_events_gives_the_server_a_turn_to_write_them() {
+    use std::task::{Context, Poll};
+    let waker = std::sync::Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+    let std_waker = std::task::Waker::from(waker.clone());
+    let mut cx = Context::from_waker(&std_waker);
+    // The error in the same poll as the event, and in the poll after it.
+    let same_poll = stream::iter([Ok(event(1)), Err::<Event, BoxError>("gone".into())]);
+    let (tx, rx) = mpsc::unbounded_channel::<Result<Event, BoxError>>();
+    let next_poll = tokio_stream_from(rx);
+    tx.send(Ok(event(1))).unwrap();
+    for (name, body) in [
+        ("same poll", SseBody::new(Box::pin(same_poll) as BoxStream)),
+        ("next poll", SseBody::new(next_poll)),
+    ] {
+        let mut body = std::pin::pin!(body);
+        let Poll::Ready(Some(Ok(frame))) = body.as_mut().poll_frame(&mut cx) else {
+            panic!("{name}: the event first");
+        };
+        assert_eq!(frame.into_data().unwrap(), wire([1]), "{name}");
+        if name == "next poll" {
+            tx.send(Err("gone".into())).unwrap();
+        }
+        let woken = waker.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            body.as_mut().poll_frame(&mut cx).is_pending(),
+            "{name}: a turn for the server to write the event"
+        );
+        assert_eq!(
+            waker.0.load(std::sync::atomic::Ordering::SeqCst),
+            woken + 1,
+            "{name}: woken at once"
+        );
+        let Poll::Ready(Some(Err(error))) = body.as_mut().poll_frame(&mut cx) else {
+            panic!("{name}: then the error");
+        };
+        assert_eq!(error.to_string(), "gone");
+        assert!(matches!(
+            body.as_mut().poll_frame(&mut cx),
+            Poll::Ready(None)
+        ));
+    }
+}
+
+type BoxStream =
+    std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<Event, BoxError>> + Send>>;
+
+/// The receiving end of a channel as a stream.
+fn tokio_stream_from(mut rx: mpsc::UnboundedReceiver<Result<Event, BoxError>>) -> BoxStream {
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
