@@ -14,7 +14,9 @@ use crate::cli::fanout::FanoutRow;
 pub(crate) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
+    // No rounds measured (a variant that failed every time): not a number, which the
+    // tables print as such, rather than a panic.
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Events (or deliveries) per second, in millions.
@@ -310,6 +312,12 @@ pub(crate) fn memory_json(table: &[(usize, Variant, f64)]) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_of_nothing_is_not_a_number() {
+        assert!(median(&[]).is_nan());
+        assert!((median(&[3.0, 1.0, 2.0]) - 2.0).abs() < f64::EPSILON);
+    }
 
     #[test]
     fn ratios_say_which_way() {
