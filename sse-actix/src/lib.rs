@@ -26,7 +26,12 @@
 //! ```
 //!
 //! Responses carry `Content-Encoding: identity`, so actix-web's `Compress`
-//! middleware passes the stream through instead of buffering it.
+//! middleware passes the stream through instead of buffering it. To compress an
+//! event stream, let the stream do it (features `gzip`, `brotli`, `zstd`):
+//! `Sse::new(events).compress(Compression::default(), &accept)` with an
+//! [`AcceptEncoding`] extractor; one compressor per stream, flushed after every
+//! frame, and `Content-Encoding: <coding>` instead of `identity` (which `Compress`
+//! leaves alone too). Off unless a route asks; see [`compress`] for when not to.
 //!
 //! [`middleware::SseMiddleware`] (the counterpart of the tower `SseLayer`) bounds open
 //! streams and ends them on shutdown; [`stall_timeout`] closes connections whose
@@ -42,6 +47,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//! | `gzip`, `brotli`, `zstd` | no | [`Sse::compress`]: the stream compressed with a coding the request accepts ([`AcceptEncoding`]) |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
 //!
 //! [actix-web]: https://docs.rs/actix-web/4
@@ -91,6 +97,7 @@ where
 
     fn respond_to(self, _request: &HttpRequest) -> HttpResponse<Self::Body> {
         // actix-web copies every frame into its write buffer: coalesce events of any size.
+        let coding = self.0.content_encoding();
         let body = self.0.__server_copies_frames();
         let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body });
         let headers = response.headers_mut();
@@ -101,7 +108,23 @@ where
                 HeaderValue::from_static(value),
             );
         }
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("identity"));
+        match coding {
+            // `Compress` leaves a response with any `Content-Encoding` alone.
+            Some(coding) => {
+                let [encoding, vary] = sse_rs::adapter::content_encoding_headers(coding);
+                headers.insert(
+                    HeaderName::from_static(encoding.0),
+                    HeaderValue::from_static(encoding.1),
+                );
+                headers.append(
+                    HeaderName::from_static(vary.0),
+                    HeaderValue::from_static(vary.1),
+                );
+            }
+            None => {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("identity"));
+            }
+        }
         response
     }
 }
@@ -164,6 +187,25 @@ impl FromRequest for LastEventId {
                 sse_rs::LastEventId::from_bytes(value.as_bytes())
             });
         ready(Ok(Self(last)))
+    }
+}
+
+sse_rs::__adapter_accept_encoding! {
+    /// The request's `Accept-Encoding`, as an extractor that never fails, for
+    /// [`Sse::compress`] (features `gzip`, `brotli`, `zstd`; see [`compress`] for
+    /// when not to).
+}
+
+impl FromRequest for AcceptEncoding {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let values = request
+            .headers()
+            .get_all(compress::AcceptEncoding::HEADER)
+            .map(HeaderValue::as_bytes);
+        ready(Ok(Self::from_values(values)))
     }
 }
 

@@ -32,7 +32,26 @@
 //!
 //! tower-http's `CompressionLayer` leaves these responses alone with its default
 //! predicate (it skips `text/event-stream`); if you set your own predicate, keep that
-//! rule or the stream is buffered.
+//! rule or the stream is buffered. To compress an event stream, let the stream do it
+//! (features `gzip`, `brotli`, `zstd`): one compressor per stream, flushed after
+//! every frame, so no event waits. Off unless a route asks; see [`compress`] for when
+//! not to (secrets in the same stream as text an attacker controls):
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use futures_util::stream;
+//! use sse_axum::compress::Compression;
+//! use sse_axum::{AcceptEncoding, Event, Sse};
+//!
+//! async fn tokens(accept: AcceptEncoding) -> Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>> {
+//!     let events = stream::iter(["Hello", " world"].map(|t| Ok(Event::default().data(t))));
+//!     Sse::new(events).compress(Compression::default(), &accept)
+//! }
+//! # let _ = axum::Router::<()>::new().route("/tokens", axum::routing::get(tokens));
+//! ```
+//!
+//! A compressed response carries `Content-Encoding`, which `CompressionLayer` leaves
+//! alone: never compressed twice.
 //!
 //! # Moving from `axum::response::sse`
 //!
@@ -44,6 +63,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//! | `gzip`, `brotli`, `zstd` | no | [`Sse::compress`]: the stream compressed with a coding the request accepts ([`AcceptEncoding`]) |
 //! | `tower` | no | `layer`: tower middleware (`Last-Event-ID` in extensions, a limit on open streams, shutdown) |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
 //! | `server` | no | `server::Server`: serves a `Router` with request timeouts, `TCP_NODELAY` and a stop with a deadline (`axum::serve` has none of them) |
@@ -110,6 +130,23 @@ impl<St: Send + Sync> FromRequestParts<St> for LastEventId {
         _state: &St,
     ) -> Result<Self, Self::Rejection> {
         Ok(Self(sse_rs::LastEventId::from_headers(&parts.headers)))
+    }
+}
+
+sse_rs::__adapter_accept_encoding! {
+    /// The request's `Accept-Encoding`, as an extractor that never rejects, for
+    /// [`Sse::compress`]: `Sse::new(events).compress(Compression::default(), &accept)`
+    /// (features `gzip`, `brotli`, `zstd`; see [`compress`] for when not to).
+}
+
+impl<St: Send + Sync> FromRequestParts<St> for AcceptEncoding {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &St,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(compress::AcceptEncoding::from_headers(&parts.headers)))
     }
 }
 

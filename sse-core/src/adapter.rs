@@ -4,8 +4,8 @@
 //! of this workspace the same `Sse` builder and `LastEventId` extractor.
 
 pub use crate::response::{
-    accepts_event_stream, is_event_stream, set_response_headers, RESPONSE_HEADERS,
-    TEXT_EVENT_STREAM,
+    accepts_event_stream, content_encoding_headers, is_event_stream, set_content_encoding,
+    set_response_headers, RESPONSE_HEADERS, TEXT_EVENT_STREAM,
 };
 
 /// Paths the macros below expand to, so that an adapter needs no dependency of its own
@@ -90,6 +90,51 @@ macro_rules! __adapter_last_event_id {
     };
 }
 
+/// Defines an adapter's `AcceptEncoding` extractor: a newtype around
+/// [`compress::AcceptEncoding`](crate::compress::AcceptEncoding) that dereferences to
+/// it, for `Sse::compress`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_accept_encoding {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct AcceptEncoding(pub $crate::compress::AcceptEncoding);
+
+        impl ::std::ops::Deref for AcceptEncoding {
+            type Target = $crate::compress::AcceptEncoding;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl AcceptEncoding {
+            /// Parses raw header values, the way the extractor does.
+            pub fn from_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
+                Self($crate::compress::AcceptEncoding::from_values(values))
+            }
+
+            /// The core's `AcceptEncoding`.
+            pub fn into_inner(self) -> $crate::compress::AcceptEncoding {
+                self.0
+            }
+        }
+
+        impl From<AcceptEncoding> for $crate::compress::AcceptEncoding {
+            fn from(accept: AcceptEncoding) -> Self {
+                accept.0
+            }
+        }
+
+        impl From<$crate::compress::AcceptEncoding> for AcceptEncoding {
+            fn from(accept: $crate::compress::AcceptEncoding) -> Self {
+                Self(accept)
+            }
+        }
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __adapter_sse_methods {
@@ -137,6 +182,24 @@ macro_rules! __adapter_sse_methods {
             last: Option<$crate::Event>,
         ) -> Self {
             Self(self.0.shutdown(signal, last))
+        }
+
+        /// Compresses the stream with the coding `compression` and the request's
+        /// `Accept-Encoding` agree on, if any (off by default; features `gzip`,
+        /// `brotli`, `zstd`). See [`SseBody::compress`], and
+        /// [when not to compress](crate::compress#when-not-to-compress-secrets-next-to-attacker-controlled-text).
+        pub fn compress(
+            self,
+            compression: $crate::compress::Compression,
+            accept: &$crate::compress::AcceptEncoding,
+        ) -> Self {
+            Self(self.0.compress(compression, accept))
+        }
+
+        /// The coding the stream is compressed with, if any.
+        #[must_use]
+        pub fn content_encoding(&self) -> Option<$crate::compress::Coding> {
+            self.0.content_encoding()
         }
 
         /// Caps the size of a frame made of several ready events (default 64 KiB).

@@ -49,13 +49,20 @@
 //!   bounded memory, for clients and tests.
 //! - **Stopping.** [`shutdown::Shutdown`] ends open streams so that a graceful
 //!   shutdown completes, on any executor.
+//! - **Compression** (features `gzip`, `brotli`, `zstd`). [`SseBody::compress`]
+//!   keeps one compressor per stream and flushes it after every frame, so that an
+//!   OpenAI-style token stream takes about 20 times fewer bytes and no event waits;
+//!   negotiated from `Accept-Encoding`, off unless a route asks (see [`compress`]
+//!   for the memory per stream and for when not to: secrets next to text an
+//!   attacker controls).
 //!
 //! # Layout
 //!
 //! The root holds the vocabulary: [`Event`] and its fields ([`EventId`], [`EventType`],
 //! [`Data`]), [`EncodedEvent`], [`SseBody`], [`KeepAlive`], [`LastEventId`] and their
 //! errors. The modules: [`decode`], [`shutdown`], [`timer`], [`metrics`] (counters for
-//! operators), and [`adapter`] for what only framework adapters use.
+//! operators), [`compress`] (compressed streams), and [`adapter`] for what only
+//! framework adapters use.
 //!
 //! # Features
 //!
@@ -63,6 +70,9 @@
 //! |---|---|---|
 //! | `tokio` | yes | keep-alive timed by tokio ([`timer::TokioTimer`]); without it the crate has no runtime dependency and keep-alive runs on [`KeepAlive::timer`] |
 //! | `json` | no | [`Event::json_data`], serialising with `serde_json` |
+//! | `gzip` | no | `compress::Coding::Gzip`: gzip-compressed streams ([`compress`]), with `flate2` on its pure-Rust zlib-rs backend |
+//! | `brotli` | no | `compress::Coding::Brotli`: brotli-compressed streams, with the pure-Rust `brotli` crate |
+//! | `zstd` | no | `compress::Coding::Zstd`: zstd-compressed streams, with the `zstd` crate (builds zstd's C library: needs a C compiler) |
 //!
 //! # Compatibility
 //!
@@ -83,6 +93,7 @@
 
 pub mod adapter;
 mod body;
+pub mod compress;
 pub mod decode;
 mod encode;
 mod event;

@@ -29,7 +29,8 @@ pub struct Snapshot {
     pub streams_opened: u64,
     /// Events sent (taken from the streams into frames).
     pub events_sent: u64,
-    /// Bytes of event-stream frames sent, keep-alives included.
+    /// Bytes of event-stream frames sent, keep-alives included (before compression,
+    /// for a compressed stream).
     pub bytes_sent: u64,
     /// Keep-alive comments sent.
     pub keep_alives_sent: u64,

@@ -1,8 +1,11 @@
 //! The headers of every SSE response, as `http` types and as plain strings.
 
 use http::header::{
-    HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
+    HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_ENCODING,
+    CONTENT_LENGTH, CONTENT_TYPE, VARY,
 };
+
+use crate::compress::Coding;
 
 /// The media type of an event stream.
 pub const TEXT_EVENT_STREAM: &str = "text/event-stream";
@@ -39,6 +42,40 @@ pub fn set_response_headers(headers: &mut HeaderMap) {
     );
     headers.remove(CONTENT_LENGTH);
     headers.remove(CONNECTION);
+}
+
+/// The headers of a compressed response, lowercase `(name, value)` pairs, for
+/// servers that do not use `http` 1 types: `content-encoding: <coding>` and
+/// `vary: accept-encoding` (append the `vary`, do not replace one the app set).
+/// Such a response must not also say `Content-Encoding: identity`, nor have a
+/// `Content-Length`.
+#[must_use]
+pub fn content_encoding_headers(coding: Coding) -> [(&'static str, &'static str); 2] {
+    [
+        ("content-encoding", coding.as_str()),
+        ("vary", "accept-encoding"),
+    ]
+}
+
+/// Sets the headers of a body compressed with `coding` (see
+/// [`SseBody::content_encoding`](crate::SseBody::content_encoding)):
+/// `Content-Encoding: <coding>`, replacing any earlier value, and `Vary:
+/// Accept-Encoding`, added to the `Vary` values already there; removes
+/// `Content-Length`. Does nothing when `coding` is `None`.
+pub fn set_content_encoding(headers: &mut HeaderMap, coding: Option<Coding>) {
+    let Some(coding) = coding else { return };
+    headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding.as_str()));
+    headers.remove(CONTENT_LENGTH);
+    let varies = headers.get_all(VARY).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&byte| byte == b',')
+            .map(|name| name.trim_ascii())
+            .any(|name| name == b"*" || name.eq_ignore_ascii_case(b"accept-encoding"))
+    });
+    if !varies {
+        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
 }
 
 /// Whether a request with these `Accept` header values asks for an event stream
@@ -87,6 +124,34 @@ mod tests {
         assert_eq!(headers.get_all(CACHE_CONTROL).iter().count(), 1);
         assert!(!headers.contains_key(CONTENT_LENGTH));
         assert!(!headers.contains_key(CONNECTION));
+    }
+
+    #[test]
+    fn no_coding_no_headers() {
+        let mut headers = HeaderMap::new();
+        set_content_encoding(&mut headers, None);
+        assert!(headers.is_empty());
+    }
+
+    #[cfg(feature = "gzip")]
+    #[test]
+    fn content_encoding_and_vary() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("identity"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("10"));
+        headers.insert(VARY, HeaderValue::from_static("origin"));
+        set_content_encoding(&mut headers, Some(Coding::Gzip));
+        assert_eq!(headers.get_all(CONTENT_ENCODING).iter().count(), 1);
+        assert_eq!(headers[CONTENT_ENCODING], "gzip");
+        assert!(!headers.contains_key(CONTENT_LENGTH));
+        let vary: Vec<_> = headers.get_all(VARY).iter().collect();
+        assert_eq!(vary, ["origin", "accept-encoding"]);
+        // Set twice: still one `accept-encoding`.
+        set_content_encoding(&mut headers, Some(Coding::Gzip));
+        assert_eq!(headers.get_all(VARY).iter().count(), 2);
+        for (name, value) in content_encoding_headers(Coding::Gzip) {
+            assert!(headers.get_all(name).iter().any(|v| v == value), "{name}");
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@
 
 #[doc(inline)]
 pub use sse_rs_core::adapter::{
-    accepts_event_stream, is_event_stream, set_response_headers, RESPONSE_HEADERS,
-    TEXT_EVENT_STREAM,
+    accepts_event_stream, content_encoding_headers, is_event_stream, set_content_encoding,
+    set_response_headers, RESPONSE_HEADERS, TEXT_EVENT_STREAM,
 };
 
 #[cfg(feature = "limit")]
@@ -30,7 +30,7 @@ macro_rules! __adapter_reexports {
         #[doc(inline)]
         pub use $crate::shutdown::{Shutdown, ShutdownTrigger};
         #[doc(inline)]
-        pub use $crate::{channel, decode, hub, limit, metrics, shutdown, timer};
+        pub use $crate::{channel, compress, decode, hub, limit, metrics, shutdown, timer};
         #[doc(inline)]
         pub use $crate::{
             BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind,

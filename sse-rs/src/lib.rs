@@ -45,6 +45,9 @@
 //! | `server` | no | `server::Server`: a hyper 1 server loop with request timeouts (slowloris), `TCP_NODELAY`, a write stall timeout and a stop with a deadline |
 //! | `tls` | no | `Server::tls` and `server::tls_config`: HTTPS with rustls, HTTP/2 or HTTP/1.1 by ALPN (past the browser's six connections per origin) |
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//! | `gzip` | no | `compress::Coding::Gzip`: gzip-compressed event streams (see [`compress`]) |
+//! | `brotli` | no | `compress::Coding::Brotli`: brotli-compressed event streams |
+//! | `zstd` | no | `compress::Coding::Zstd`: zstd-compressed event streams (builds zstd's C library) |
 //!
 //! # Compatibility
 //!
@@ -71,7 +74,7 @@ pub mod server;
 pub mod shutdown;
 
 #[doc(inline)]
-pub use sse_rs_core::{decode, metrics, timer};
+pub use sse_rs_core::{compress, decode, metrics, timer};
 #[doc(inline)]
 pub use sse_rs_core::{
     BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind, InvalidField,
@@ -80,7 +83,9 @@ pub use sse_rs_core::{
 
 // The wire's adapter macros, for the adapters of this workspace. Not a public API.
 #[doc(hidden)]
-pub use sse_rs_core::{__adapter_last_event_id, __adapter_sse, __adapter_sse_methods};
+pub use sse_rs_core::{
+    __adapter_accept_encoding, __adapter_last_event_id, __adapter_sse, __adapter_sse_methods,
+};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -38,6 +38,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `json` | no | `Event::json_data`, serialising with `serde_json` |
+//! | `gzip`, `brotli`, `zstd` | no | [`Sse::compress`]: the stream compressed with a coding the request accepts ([`accept_encoding()`]); see [`compress`] for when not to |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM |
 //! | `server` | no | `server::Server`: serves `warp::service(filter)` with request timeouts, `TCP_NODELAY` and a stop with a deadline (`warp::serve` has none of them) |
 //! | `tls` | no | `Server::tls` and `server::tls_config`: HTTPS with rustls, HTTP/2 or HTTP/1.1 by ALPN (past the browser's six connections per origin) |
@@ -78,8 +79,10 @@ where
 {
     fn into_response(self) -> Response {
         // `SseBody` is a `Stream` of frames, and `Sync` without asking it of `S`.
+        let coding = self.0.content_encoding();
         let mut response = warp::reply::stream(self.0).into_response();
         sse_rs::adapter::set_response_headers(response.headers_mut());
+        sse_rs::adapter::set_content_encoding(response.headers_mut(), coding);
         response
     }
 }
@@ -115,6 +118,18 @@ sse_rs::__adapter_last_event_id! {
 pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallible> + Clone {
     warp::header::headers_cloned()
         .map(|headers| LastEventId(sse_rs::LastEventId::from_headers(&headers)))
+}
+
+sse_rs::__adapter_accept_encoding! {
+    /// The request's `Accept-Encoding`, from the [`accept_encoding()`] filter, for
+    /// [`Sse::compress`] (features `gzip`, `brotli`, `zstd`; see [`compress`] for
+    /// when not to).
+}
+
+/// Extracts the request's [`AcceptEncoding`]; never rejects.
+pub fn accept_encoding() -> impl Filter<Extract = (AcceptEncoding,), Error = Infallible> + Clone {
+    warp::header::headers_cloned()
+        .map(|headers| AcceptEncoding(compress::AcceptEncoding::from_headers(&headers)))
 }
 
 /// The README's examples, compiled and run as doc tests.

@@ -10,6 +10,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use sync_wrapper::SyncWrapper;
 
+use crate::compress::{AcceptEncoding, Coding, Compression, Compressor};
 use crate::event::{EncodedEvent, Event};
 
 mod frame;
@@ -82,6 +83,13 @@ pin_project! {
     /// `EventSource` reports as an error before it reconnects (sending
     /// `Last-Event-ID`). To end cleanly instead, turn the error into a last event with
     /// [`on_error`](SseBody::on_error).
+    ///
+    /// # Compression
+    ///
+    /// Off unless set with [`compress`](SseBody::compress) (features `gzip`,
+    /// `brotli`, `zstd`; see [`compress`](crate::compress) for when not to): then one
+    /// compressor serves the whole stream and is flushed at the end of every frame,
+    /// so no event waits for the next to be decodable.
     #[must_use]
     pub struct SseBody<S> {
         #[pin]
@@ -107,6 +115,8 @@ pin_project! {
         // The server copies every frame into a write buffer of its own (actix-web):
         // events up to 8 KiB are coalesced too.
         server_copies: bool,
+        // The stream's compressor, when compression is on (boxed: large, and rare).
+        compressor: Option<Box<Compressor>>,
         // Counts the stream open (`metrics::snapshot`) while it lives.
         open: OpenStream,
     }
@@ -133,6 +143,7 @@ impl<S> SseBody<S> {
             error_deferred: false,
             bursting: false,
             server_copies: false,
+            compressor: None,
             open: OpenStream::new(),
         }
     }
@@ -192,11 +203,54 @@ impl<S> SseBody<S> {
         self
     }
 
+    /// Compresses the stream with the coding `compression` and the request's
+    /// `Accept-Encoding` agree on (see [`Compression::negotiate`]); leaves it as it
+    /// is when they agree on none.
+    ///
+    /// One compressor serves the whole stream, flushed at the end of every frame
+    /// (keep-alives included), so that each event can be decoded as soon as it
+    /// arrives; the end of the stream finishes it. A compressor error ends the body
+    /// with that error. The response must then carry `Content-Encoding` and
+    /// `Vary: Accept-Encoding`: [`into_response`](SseBody::into_response) and every
+    /// adapter of this workspace set them (see
+    /// [`set_content_encoding`](crate::adapter::set_content_encoding)).
+    ///
+    /// Off by default, and off is the right choice for a stream that carries a secret
+    /// together with text an attacker can influence: see
+    /// [when not to compress](crate::compress#when-not-to-compress-secrets-next-to-attacker-controlled-text).
+    /// Without the features `gzip`, `brotli` and `zstd` no coding exists and this
+    /// does nothing.
+    pub fn compress(self, compression: Compression, accept: &AcceptEncoding) -> Self {
+        match compression.negotiate(accept) {
+            Some(coding) => self.compress_with(coding, compression),
+            None => self,
+        }
+    }
+
+    /// Compresses the stream with `coding`, whatever the request accepts: for apps
+    /// that negotiate themselves. Setting it twice replaces it.
+    pub fn compress_with(mut self, coding: Coding, compression: Compression) -> Self {
+        self.compressor = Some(Box::new(Compressor::new(coding, compression)));
+        self
+    }
+
+    /// The coding the body is compressed with, for the `Content-Encoding` header;
+    /// `None` when it is not compressed.
+    #[must_use]
+    pub fn content_encoding(&self) -> Option<Coding> {
+        self.compressor
+            .as_ref()
+            .map(|compressor| compressor.coding())
+    }
+
     /// Wraps the body in an `http::Response` with the SSE headers set
-    /// (see [`set_response_headers`](crate::adapter::set_response_headers)).
+    /// (see [`set_response_headers`](crate::adapter::set_response_headers)), and
+    /// `Content-Encoding` and `Vary` when the body is compressed.
     pub fn into_response(self) -> http::Response<Self> {
+        let coding = self.content_encoding();
         let mut response = http::Response::new(self);
         crate::response::set_response_headers(response.headers_mut());
+        crate::response::set_content_encoding(response.headers_mut(), coding);
         response
     }
 }
@@ -208,6 +262,50 @@ where
     E: Into<BoxError>,
 {
     fn poll_bytes(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BoxError>>> {
+        if self.compressor.is_none() {
+            return self.poll_plain(cx);
+        }
+        loop {
+            let next = std::task::ready!(self.as_mut().poll_plain(cx));
+            let this = self.as_mut().project();
+            let Some(compressor) = this.compressor.as_mut() else {
+                return Poll::Ready(next);
+            };
+            let compressed = match next {
+                // The stream is over after this frame: finish in it.
+                Some(Ok(frame)) => {
+                    let last = *this.done && this.carry.is_none() && this.error.is_none();
+                    compressor.frame(&frame, last)
+                }
+                // No trailer after an error: the response is cut off anyway.
+                Some(Err(error)) => {
+                    compressor.abandon();
+                    return Poll::Ready(Some(Err(error)));
+                }
+                None => compressor.finish(),
+            };
+            match compressed {
+                Ok(bytes) if bytes.is_empty() => {
+                    if compressor.is_done() && *this.done {
+                        return Poll::Ready(None);
+                    }
+                    // Nothing to send for this frame (never a zero-byte frame): poll on.
+                }
+                Ok(bytes) => return Poll::Ready(Some(Ok(bytes))),
+                Err(error) => {
+                    *this.done = true;
+                    *this.carry = None;
+                    *this.error = None;
+                    return Poll::Ready(Some(Err(Box::new(CompressError(error)))));
+                }
+            }
+        }
+    }
+
+    fn poll_plain(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
@@ -338,7 +436,10 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done && self.carry.is_none() && self.error.is_none()
+        self.done
+            && self.carry.is_none()
+            && self.error.is_none()
+            && self.compressor.as_ref().is_none_or(|c| c.is_done())
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -360,10 +461,27 @@ where
     }
 }
 
+/// The error a body ends with when its compressor fails.
+#[derive(Debug)]
+struct CompressError(std::io::Error);
+
+impl fmt::Display for CompressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the event stream could not be compressed")
+    }
+}
+
+impl std::error::Error for CompressError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 impl<S> fmt::Debug for SseBody<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SseBody")
             .field("keep_alive", &self.keep_alive)
+            .field("compressor", &self.compressor)
             .field("max_frame_size", &self.max_frame_size)
             .field("done", &self.done)
             .finish_non_exhaustive()
