@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::stream;
 use http_body_util::BodyExt;
 use tokio::sync::mpsc;
+#[cfg(feature = "tokio")]
 use tokio::time::Instant;
 
 use bytes::{BufMut, BytesMut};
