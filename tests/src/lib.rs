@@ -31,7 +31,7 @@ pub use servers::{
     spawn_actix, BroadcastInstance, ShutdownSignal, TestServer, BROADCAST_SHUTDOWN_GRACE,
 };
 pub use stall::{stalled_client, Firehose};
-pub use tls::self_signed_tls;
+pub use tls::{self_signed_tls, trusting};
 
 /// The workspace README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -21,3 +21,30 @@ pub fn self_signed_tls(dir: &std::path::Path) -> (std::path::PathBuf, std::path:
     std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write the key");
     (cert, key)
 }
+
+/// A TLS client configuration that trusts only `cert` (a PEM certificate from
+/// [`self_signed_tls`]) and offers `alpn` (e.g. `[b"h2"]`), with *ring*, as the
+/// servers under test use (deprecated in rustls 0.23.48 only for its lack of
+/// post-quantum key exchange, which loopback does not need).
+///
+/// # Panics
+///
+/// When `cert` cannot be read.
+#[must_use]
+pub fn trusting(cert: &std::path::Path, alpn: &[&[u8]]) -> sse_rs::server::rustls::ClientConfig {
+    use sse_rs::server::rustls;
+    use sse_rs::server::rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(cert).expect("the certificate") {
+        roots.add(cert.expect("a PEM certificate")).expect("a root");
+    }
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+    config
+}

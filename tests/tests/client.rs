@@ -15,9 +15,7 @@ use std::time::Duration;
 use countdown::Countdown;
 use futures_util::StreamExt;
 use http::Version;
-use sse_rs_client::rustls::pki_types::pem::PemObject;
-use sse_rs_client::rustls::pki_types::CertificateDer;
-use sse_rs_client::{rustls, Client, Error, Event, Reconnect};
+use sse_rs_client::{Client, Error, Event, Reconnect};
 use sse_tests::{expected_event, self_signed_tls, ShutdownSignal, TestServer};
 use tokio::net::TcpListener;
 
@@ -66,17 +64,7 @@ where
             let (cert, key) = self_signed_tls(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
             let config = sse_rs::server::tls_config(&cert, &key).expect("a TLS config");
             let server = TestServer::start(serve, countdown.tls(config)).await;
-            let mut roots = rustls::RootCertStore::empty();
-            roots
-                .add(CertificateDer::from_pem_file(&cert).expect("the certificate"))
-                .expect("a root");
-            #[allow(deprecated)] // ring's provider: see sse-rs-client's `provider`.
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("TLS versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+            let tls = sse_tests::trusting(&cert, &[]);
             let client = Client::builder().tls_config(Arc::new(tls)).build();
             let url = format!("https://localhost:{}/events", server.addr.port());
             (server, client, url)

@@ -32,21 +32,7 @@ async fn starving_connection(
     addr: SocketAddr,
     cert: &std::path::Path,
 ) -> h2::client::SendRequest<Bytes> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_file_iter(cert).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    // *ring*, as the servers under test use (deprecated in rustls 0.23.48 only for its
-    // lack of post-quantum key exchange, which loopback does not need).
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = sse_tests::trusting(cert, &[b"h2"]);
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))

@@ -8,7 +8,7 @@ use std::io;
 use actix_web::http::StatusCode;
 use actix_web::{web, App, Either, HttpResponse, HttpServer, Responder};
 use countdown::{Countdown, Plan, Shutdown};
-use sse_actix::{LastEventId, Sse};
+use sse_actix::{AcceptEncoding, LastEventId, Sse};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -27,13 +27,18 @@ async fn page() -> impl Responder {
         .body(countdown::PAGE)
 }
 
-async fn events(state: web::Data<AppState>, last: LastEventId) -> impl Responder {
+async fn events(
+    state: web::Data<AppState>,
+    last: LastEventId,
+    accept: AcceptEncoding,
+) -> impl Responder {
     match state.countdown.plan(&last) {
         Plan::Finished => Either::Left(HttpResponse::new(StatusCode::NO_CONTENT)),
         Plan::Stream { from } => Either::Right(
             Sse::new(state.countdown.events(from))
                 .shutdown(state.stop.clone(), None)
-                .keep_alive(state.countdown.keep_alive_config()),
+                .keep_alive(state.countdown.keep_alive_config())
+                .compress(state.countdown.compression(), &accept),
         ),
     }
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use countdown::{Countdown, Plan, Shutdown};
 use sse_axum::server::Server;
-use sse_axum::{LastEventId, Sse};
+use sse_axum::{AcceptEncoding, LastEventId, Sse};
 use tokio::net::TcpListener;
 
 /// How long a shutdown waits for open connections before it gives up on them.
@@ -33,12 +33,13 @@ fn router(app: App) -> Router {
         .with_state(app)
 }
 
-async fn events(State(app): State<App>, last: LastEventId) -> Response {
+async fn events(State(app): State<App>, last: LastEventId, accept: AcceptEncoding) -> Response {
     match app.countdown.plan(&last) {
         Plan::Finished => StatusCode::NO_CONTENT.into_response(),
         Plan::Stream { from } => Sse::new(app.countdown.events(from))
             .shutdown(app.stop.clone(), None)
             .keep_alive(app.countdown.keep_alive_config())
+            .compress(app.countdown.compression(), &accept)
             .into_response(),
     }
 }

@@ -14,8 +14,12 @@
 //! reconnects with `Last-Event-ID: K` resumes at `K - 1`; one that says it saw the last
 //! event gets `204 No Content`, which tells a browser to stop reconnecting.
 //!
+//! With `--compress gzip,br,zstd` the stream is compressed with a coding the request
+//! accepts (off by default; the page is never compressed).
+//!
 //! The example crates only translate this to their framework: [`Countdown::plan`] says
-//! what to answer, [`Countdown::events`] is the stream to send.
+//! what to answer, [`Countdown::events`] is the stream to send, compressed as
+//! [`Countdown::compression`] says.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
+use sse_rs::compress::{Coding, Compression};
 pub use sse_rs::shutdown::Shutdown;
 use sse_rs::{Event, EventType, KeepAlive, LastEventId};
 
@@ -69,6 +74,24 @@ pub struct Args {
     /// The PEM private key of `--tls-cert`.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Compress `/events` with the first of these codings the request accepts, a
+    /// comma-separated list in the server's order of preference: `gzip`, `br`,
+    /// `zstd` (browsers offer `br` and `zstd` over HTTPS and to localhost only).
+    /// Default: off.
+    #[arg(long, value_name = "CODINGS", value_delimiter = ',', value_parser = parse_coding)]
+    pub compress: Vec<Coding>,
+}
+
+/// One coding of `--compress`, by its `Content-Encoding` name.
+fn parse_coding(name: &str) -> Result<Coding, String> {
+    Coding::ALL
+        .iter()
+        .copied()
+        .find(|coding| coding.as_str() == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = Coding::ALL.iter().map(|coding| coding.as_str()).collect();
+            format!("unknown coding, expected one of: {}", known.join(", "))
+        })
 }
 
 impl Args {
@@ -87,7 +110,8 @@ impl Args {
         let countdown = Countdown::new(self.count, Duration::from_millis(self.interval_ms))
             .keep_alive(Duration::from_millis(self.keep_alive_ms))
             .retry(Duration::from_millis(self.retry_ms))
-            .drop_after(self.drop_after);
+            .drop_after(self.drop_after)
+            .compress(Compression::new().codings(self.compress.iter().copied()));
         Ok(match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => countdown.tls(sse_rs::server::tls_config(cert, key)?),
             _ => countdown,
@@ -117,9 +141,11 @@ pub struct Countdown {
     keep_alive: KeepAlive,
     retry: Duration,
     drop_after: Option<u64>,
+    fixed_schedule: bool,
     open: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
     tls: Option<Arc<sse_rs::server::rustls::ServerConfig>>,
+    compression: Compression,
 }
 
 impl Countdown {
@@ -132,10 +158,37 @@ impl Countdown {
             keep_alive: KeepAlive::default(),
             retry: RETRY,
             drop_after: None,
+            fixed_schedule: false,
             open: Arc::default(),
             requests: Arc::default(),
             tls: None,
+            compression: Compression::new().codings([]),
         }
+    }
+
+    /// Compresses the event streams with the coding `compression` and the request's
+    /// `Accept-Encoding` agree on (default: no coding, never compressed). The page
+    /// is not compressed.
+    #[must_use]
+    pub fn compress(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// The compression every server passes to `compress` with the request's
+    /// `Accept-Encoding`; without [`compress`](Countdown::compress) it allows no
+    /// coding, so the stream is left as it is.
+    pub fn compression(&self) -> Compression {
+        self.compression.clone()
+    }
+
+    /// The codings the event streams may be compressed with, in the server's order
+    /// of preference (empty: off).
+    fn codings(&self) -> Vec<&'static str> {
+        self.compression
+            .codings_iter()
+            .map(Coding::as_str)
+            .collect()
     }
 
     /// Serve the demo over HTTPS with `config` (HTTP/2 or HTTP/1.1 by ALPN) instead of
@@ -172,6 +225,17 @@ impl Countdown {
     #[must_use]
     pub fn drop_after(mut self, events: Option<u64>) -> Self {
         self.drop_after = events;
+        self
+    }
+
+    /// Test aid: sends a stream's n-th event n intervals after the stream began,
+    /// whatever the delays of the ones before, so that a timer late on a busy
+    /// machine delays one event and not every later one (default: off, each event one
+    /// interval after the one before, never two at once). For tests that compare
+    /// arrival times between runs.
+    #[must_use]
+    pub fn fixed_schedule(mut self, fixed: bool) -> Self {
+        self.fixed_schedule = fixed;
         self
     }
 
@@ -226,14 +290,16 @@ impl Countdown {
     }
 
     /// The events from `from` down to 1, one per interval, the first after one
-    /// interval; with [`drop_after`](Countdown::drop_after), fails after that many
-    /// events. Servers end it early on shutdown with
-    /// [`SseBody::shutdown`](sse_rs::SseBody::shutdown).
+    /// interval (see [`fixed_schedule`](Countdown::fixed_schedule)); with
+    /// [`drop_after`](Countdown::drop_after), fails after that many events. Servers
+    /// end it early on shutdown with [`SseBody::shutdown`](sse_rs::SseBody::shutdown).
     pub fn events(&self, from: u64) -> impl Stream<Item = Result<Event, Dropped>> + Send + 'static {
         let this = self.clone();
         let guard = OpenStream::new(&self.open);
         let drop_after = self.drop_after.unwrap_or(u64::MAX);
-        let numbers = stream::unfold((from, 0_u64, guard), move |(n, sent, guard)| {
+        let start = tokio::time::Instant::now();
+        let state = (from, 0_u64, start, guard);
+        let numbers = stream::unfold(state, move |(n, sent, due, guard)| {
             let this = this.clone();
             async move {
                 if n == 0 {
@@ -241,10 +307,15 @@ impl Countdown {
                 }
                 if sent == drop_after {
                     // The error ends the stream: the server drops the connection.
-                    return Some((Err(Dropped), (0, sent, guard)));
+                    return Some((Err(Dropped), (0, sent, due, guard)));
                 }
-                tokio::time::sleep(this.interval).await;
-                Some((Ok(this.event(n)), (n - 1, sent + 1, guard)))
+                let due = if this.fixed_schedule {
+                    due + this.interval
+                } else {
+                    tokio::time::Instant::now() + this.interval
+                };
+                tokio::time::sleep_until(due).await;
+                Some((Ok(this.event(n)), (n - 1, sent + 1, due, guard)))
             }
         });
         numbers
@@ -330,8 +401,14 @@ where
     } else {
         ("http", "")
     };
+    let codings = countdown.codings();
+    let compressed = if codings.is_empty() {
+        String::new()
+    } else {
+        format!(", compressed if accepted: {}", codings.join(", "))
+    };
     println!(
-        "{framework} countdown on {scheme}://{}/ (events at /events{over}), Ctrl-C to stop",
+        "{framework} countdown on {scheme}://{}/ (events at /events{over}{compressed}), Ctrl-C to stop",
         listener.local_addr()?
     );
     serve(listener, countdown, Box::pin(ctrl_c())).await?;
@@ -347,6 +424,7 @@ pub async fn ctrl_c() {
 #[cfg(test)]
 mod tests {
     use futures_util::StreamExt;
+    use sse_rs::compress::AcceptEncoding;
 
     use super::*;
 
@@ -410,6 +488,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_late_event_delays_the_next_unless_the_schedule_is_fixed() {
+        for (fixed, expected) in [(false, [10, 35, 45]), (true, [10, 25, 30])] {
+            let countdown = Countdown::new(3, Duration::from_millis(10)).fixed_schedule(fixed);
+            let start = tokio::time::Instant::now();
+            let mut events = Box::pin(countdown.events(3));
+            let mut times = Vec::new();
+            while let Some(event) = events.next().await {
+                assert!(event.is_ok());
+                times.push(start.elapsed().as_millis());
+                if times.len() == 1 {
+                    // A busy server polls the stream 15 ms late: the default
+                    // schedule counts the next interval from then; the fixed one
+                    // sends event 2 at once and event 3 on time.
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                }
+            }
+            assert_eq!(times, expected, "fixed schedule: {fixed}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn drop_after_fails_the_stream_after_that_many_events() {
         let countdown = demo().drop_after(Some(2));
         let items: Vec<Result<Event, Dropped>> = countdown.events(10).collect().await;
@@ -431,6 +530,63 @@ mod tests {
         assert_eq!(countdown.requests(), 2);
         let wire = countdown.event(3).encode();
         assert!(String::from_utf8_lossy(wire.as_bytes()).contains("\nretry: 250\n"));
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        use clap::Parser;
+        Args::try_parse_from(["countdown"].iter().chain(args))
+    }
+
+    #[test]
+    fn compress_takes_codings_in_the_servers_order() {
+        let args = parse(&["--compress", "zstd,gzip,br"]).unwrap();
+        assert_eq!(args.compress, [Coding::Zstd, Coding::Gzip, Coding::Brotli]);
+        let compression = args.countdown().unwrap().compression();
+        assert_eq!(
+            compression.codings_iter().collect::<Vec<_>>(),
+            [Coding::Zstd, Coding::Gzip, Coding::Brotli]
+        );
+        let accept = AcceptEncoding::from_bytes(b"gzip, deflate, br, zstd");
+        assert_eq!(compression.negotiate(&accept), Some(Coding::Zstd));
+        // Named twice, or as two flags: one list, each coding once.
+        let args = parse(&["--compress", "br", "--compress", "gzip,br"]).unwrap();
+        assert_eq!(
+            args.compress,
+            [Coding::Brotli, Coding::Gzip, Coding::Brotli]
+        );
+        assert_eq!(
+            args.countdown().unwrap().codings(),
+            ["br", "gzip"],
+            "a coding named twice counts once"
+        );
+    }
+
+    #[test]
+    fn compress_is_off_by_default() {
+        let args = parse(&[]).unwrap();
+        assert!(args.compress.is_empty());
+        let compression = args.countdown().unwrap().compression();
+        assert_eq!(compression.codings_iter().count(), 0);
+        let chrome = AcceptEncoding::from_bytes(b"gzip, deflate, br, zstd");
+        assert_eq!(compression.negotiate(&chrome), None);
+        assert_eq!(demo().compression(), compression);
+    }
+
+    #[test]
+    fn compress_refuses_an_unknown_coding_clearly() {
+        for bad in ["deflate", "brotli", "GZIP", "gzip,", " br", ""] {
+            let error = parse(&["--compress", bad]).expect_err(bad);
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad:?}"
+            );
+            let message = error.to_string();
+            assert!(
+                message.contains("unknown coding, expected one of: br, zstd, gzip"),
+                "{bad:?}: {message}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use countdown::{Countdown, Plan, Shutdown};
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
+use sse_rs::compress::AcceptEncoding;
 use sse_rs::server::Server;
 use sse_rs::{BoxError, LastEventId, SseBody};
 use tokio::net::TcpListener;
@@ -62,6 +63,10 @@ fn handle<B>(request: &Request<B>, countdown: &Countdown, stop: &Shutdown) -> Re
                 Plan::Stream { from } => SseBody::new(countdown.events(from))
                     .shutdown(stop.clone(), None)
                     .keep_alive(countdown.keep_alive_config())
+                    .compress(
+                        countdown.compression(),
+                        &AcceptEncoding::from_headers(request.headers()),
+                    )
                     .into_response()
                     .map(BodyExt::boxed),
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use countdown::{Countdown, Plan, Shutdown};
 use sse_warp::server::Server;
-use sse_warp::{LastEventId, Sse};
+use sse_warp::{AcceptEncoding, LastEventId, Sse};
 use tokio::net::TcpListener;
 use warp::filters::path::FullPath;
 use warp::http::StatusCode;
@@ -38,19 +38,23 @@ pub async fn serve(
     let routes = warp::get()
         .and(warp::path::full())
         .and(sse_warp::last_event_id())
-        .map(move |path: FullPath, last: LastEventId| -> Response {
-            match path.as_str() {
-                "/" => warp::reply::html(countdown::PAGE).into_response(),
-                "/events" => match countdown.plan(&last) {
-                    Plan::Finished => StatusCode::NO_CONTENT.into_response(),
-                    Plan::Stream { from } => Sse::new(countdown.events(from))
-                        .shutdown(stop.clone(), None)
-                        .keep_alive(countdown.keep_alive_config())
-                        .into_response(),
-                },
-                _ => StatusCode::NOT_FOUND.into_response(),
-            }
-        });
+        .and(sse_warp::accept_encoding())
+        .map(
+            move |path: FullPath, last: LastEventId, accept: AcceptEncoding| -> Response {
+                match path.as_str() {
+                    "/" => warp::reply::html(countdown::PAGE).into_response(),
+                    "/events" => match countdown.plan(&last) {
+                        Plan::Finished => StatusCode::NO_CONTENT.into_response(),
+                        Plan::Stream { from } => Sse::new(countdown.events(from))
+                            .shutdown(stop.clone(), None)
+                            .keep_alive(countdown.keep_alive_config())
+                            .compress(countdown.compression(), &accept)
+                            .into_response(),
+                    },
+                    _ => StatusCode::NOT_FOUND.into_response(),
+                }
+            },
+        );
     server
         .grace(SHUTDOWN_GRACE)
         .serve(warp::service(routes), shutdown, trigger)
