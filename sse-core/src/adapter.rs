@@ -202,9 +202,27 @@ macro_rules! __adapter_sse_methods {
             self.0.content_encoding()
         }
 
+        /// Sends `event` after the stream's last one when the stream ends by itself
+        /// (for example OpenAI's `data: [DONE]`); see [`SseBody::end_event`].
+        pub fn end_event(self, event: impl Into<$crate::EncodedEvent>) -> Self {
+            Self(self.0.end_event(event))
+        }
+
+        /// Calls `callback` once with the stream's [`Outcome`](crate::Outcome) when it
+        /// is over (why it ended, events and bytes sent, time to the first event);
+        /// see [`SseBody::on_end`].
+        pub fn on_end(self, callback: impl FnOnce($crate::Outcome) + Send + 'static) -> Self {
+            Self(self.0.on_end(callback))
+        }
+
         /// Caps the size of a frame made of several ready events (default 64 KiB).
         pub fn max_frame_size(self, bytes: usize) -> Self {
             Self(self.0.max_frame_size(bytes))
+        }
+
+        /// Wraps a core body, for example one from `channel::body`.
+        pub fn from_body(body: $crate::SseBody<S>) -> Self {
+            Self(body)
         }
 
         /// The core body, for use outside the framework.

@@ -105,7 +105,7 @@ mod response;
 pub mod shutdown;
 pub mod timer;
 
-pub use body::{BoxError, SseBody};
+pub use body::{BoxError, End, Outcome, SseBody};
 pub use event::{Data, EncodedEvent, Event, EventFields};
 pub use field::{EventId, EventType, FieldKind, InvalidField};
 pub use keep_alive::KeepAlive;

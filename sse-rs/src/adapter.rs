@@ -33,8 +33,33 @@ macro_rules! __adapter_reexports {
         pub use $crate::{channel, compress, decode, hub, limit, metrics, shutdown, timer};
         #[doc(inline)]
         pub use $crate::{
-            BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind,
-            InvalidField, KeepAlive, SseBody,
+            BoxError, Data, EncodedEvent, End, Event, EventFields, EventId, EventType, FieldKind,
+            InvalidField, KeepAlive, Outcome, SseBody,
         };
+    };
+}
+
+/// Defines an adapter's `Sse<S>` (the wire crate's macro) and, on top of it,
+/// `Sse::channel`, which needs the services' [`channel`](crate::channel). Not a public
+/// API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_sse {
+    ($($doc:tt)*) => {
+        $crate::__core::__adapter_sse! { $($doc)* }
+
+        impl Sse<$crate::channel::EventReceiver> {
+            /// A channel and the response it feeds, for a stream that answers one
+            /// request: the producer's `EventSender` learns at once when the client is
+            /// gone, and why ([`EventSender::cancelled`]); dropping every sender ends
+            /// the stream. See [`channel::body`].
+            ///
+            /// [`EventSender::cancelled`]: crate::channel::EventSender::cancelled
+            /// [`channel::body`]: crate::channel::body
+            pub fn channel(capacity: usize) -> ($crate::channel::EventSender, Self) {
+                let (sender, body) = $crate::channel::body(capacity);
+                (sender, Self::from_body(body))
+            }
+        }
     };
 }

@@ -1,14 +1,21 @@
 //! [`channel`]: push events into a stream from anywhere, and learn when the client is
-//! gone.
+//! gone, and why: the way to tie a request's work (an LLM answer, an MCP request) to
+//! its stream.
+//!
+//! [`body`] makes the response body with the channel: its producer's
+//! [`cancelled`](EventSender::cancelled) then says why the stream ended.
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use sse_rs_core::End;
 use tokio::sync::mpsc;
 
-use crate::EncodedEvent;
+use crate::{BoxError, EncodedEvent, SseBody};
 
 /// A bounded channel of events: the [`EventSender`] goes to the code that produces
 /// events, the [`EventReceiver`] into an [`SseBody`](crate::SseBody) or an adapter's
@@ -43,12 +50,80 @@ use crate::EncodedEvent;
 #[must_use]
 pub fn channel(capacity: usize) -> (EventSender, EventReceiver) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
-    (EventSender(tx), EventReceiver(rx))
+    let sender = EventSender {
+        tx,
+        end: Arc::default(),
+    };
+    (sender, EventReceiver(rx))
+}
+
+/// A [`channel`] and the response body it feeds: what a handler that streams the
+/// answer to one request needs. The producer gets the [`EventSender`]; its
+/// [`cancelled`](EventSender::cancelled) completes with why the stream ended as soon
+/// as it does (the client closed the connection or reset the HTTP/2 stream, the
+/// server gave up on a stalled client, a shutdown). Dropping every sender ends the
+/// stream, after the body's [end event](SseBody::end_event) if it has one.
+///
+/// Each adapter has the same as `Sse::channel`.
+///
+/// ```
+/// use sse_rs::channel;
+/// use sse_rs::{End, Event};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let (sender, body) = channel::body(16);
+/// let body = body.end_event(Event::default().data("[DONE]"));
+/// let work = tokio::spawn(async move {
+///     for token in ["Hel", "lo"] {
+///         tokio::select! {
+///             why = sender.cancelled() => return Some(why), // stop generating
+///             sent = sender.send(Event::default().data(token)) => {
+///                 if sent.is_err() { return None }
+///             }
+///         }
+///     }
+///     None // the sender is dropped: `[DONE]`, and the stream ends
+/// });
+/// drop(body); // the client leaves
+/// # let _ = work.await;
+/// # });
+/// ```
+pub fn body(capacity: usize) -> (EventSender, SseBody<EventReceiver>) {
+    let (sender, receiver) = channel(capacity);
+    let end = sender.end.clone();
+    let body = SseBody::new(receiver).on_end(move |outcome| end.set(outcome.end));
+    (sender, body)
 }
 
 /// The sending half of [`channel`]. Cheap to clone.
 #[derive(Clone)]
-pub struct EventSender(mpsc::Sender<EncodedEvent>);
+pub struct EventSender {
+    tx: mpsc::Sender<Result<EncodedEvent, BoxError>>,
+    // Why the stream ended, once the body made by `body` knows.
+    end: Arc<EndSlot>,
+}
+
+/// Why the stream ended, written by the body's `on_end`: 0 until then.
+#[derive(Debug, Default)]
+struct EndSlot(AtomicU8);
+
+impl EndSlot {
+    const ENDS: [End; 4] = [End::Completed, End::Error, End::Shutdown, End::ClientGone];
+
+    fn set(&self, end: End) {
+        let code = Self::ENDS
+            .iter()
+            .position(|known| *known == end)
+            .map_or(0, |i| i + 1);
+        self.0
+            .store(u8::try_from(code).unwrap_or(0), Ordering::Release);
+    }
+
+    fn get(&self) -> Option<End> {
+        let code = usize::from(self.0.load(Ordering::Acquire));
+        code.checked_sub(1).and_then(|i| Self::ENDS.get(i).copied())
+    }
+}
 
 /// The event could not be sent: the receiver (the client's stream) is gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,18 +145,47 @@ impl EventSender {
     ///
     /// When the client is gone.
     pub async fn send(&self, event: impl Into<EncodedEvent>) -> Result<(), Disconnected> {
-        self.0.send(event.into()).await.map_err(|_| Disconnected)
+        self.tx
+            .send(Ok(event.into()))
+            .await
+            .map_err(|_| Disconnected)
+    }
+
+    /// Ends the stream with `error`, after the events sent before it: the body's
+    /// [`on_error`](SseBody::on_error) turns it into a last event (an error object the
+    /// client can parse) and ends cleanly; without one, the response is cut off (see
+    /// [`SseBody`]'s errors). The stream's outcome is [`End::Error`].
+    ///
+    /// # Errors
+    ///
+    /// When the client is gone.
+    pub async fn fail(self, error: impl Into<BoxError>) -> Result<(), Disconnected> {
+        self.tx
+            .send(Err(error.into()))
+            .await
+            .map_err(|_| Disconnected)
     }
 
     /// Completes when the client is gone (the receiver was dropped).
     pub async fn closed(&self) {
-        self.0.closed().await;
+        self.tx.closed().await;
+    }
+
+    /// Completes when the stream is gone, with why: [`End::ClientGone`] when the
+    /// client closed the connection or reset the stream, or the server dropped it (a
+    /// stall timeout, the end of a shutdown's grace); [`End::Shutdown`] after the
+    /// shutdown signal ended it; [`End::Error`] if it failed. With a receiver that
+    /// did not come from [`body`] the reason is unknown and given as
+    /// [`End::ClientGone`].
+    pub async fn cancelled(&self) -> End {
+        self.tx.closed().await;
+        self.end.get().unwrap_or(End::ClientGone)
     }
 
     /// Whether the client is gone.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.0.is_closed()
+        self.tx.is_closed()
     }
 }
 
@@ -95,7 +199,7 @@ impl fmt::Debug for EventSender {
 
 /// The receiving half of [`channel`]: a stream of events that ends when every sender
 /// is dropped.
-pub struct EventReceiver(mpsc::Receiver<EncodedEvent>);
+pub struct EventReceiver(mpsc::Receiver<Result<EncodedEvent, BoxError>>);
 
 impl fmt::Debug for EventReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,10 +208,10 @@ impl fmt::Debug for EventReceiver {
 }
 
 impl Stream for EventReceiver {
-    type Item = Result<EncodedEvent, std::convert::Infallible>;
+    type Item = Result<EncodedEvent, BoxError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx).map(|event| event.map(Ok))
+        self.0.poll_recv(cx)
     }
 }
 
@@ -152,5 +256,56 @@ mod tests {
             .unwrap();
         assert!(sender.is_closed());
         assert_eq!(sender.send(Event::default()).await, Err(Disconnected));
+    }
+
+    #[tokio::test]
+    async fn cancelled_says_why_the_stream_of_body_ended() {
+        // The client leaves.
+        let (sender, gone) = body(4);
+        drop(gone);
+        assert_eq!(sender.cancelled().await, End::ClientGone);
+
+        // A shutdown.
+        let (sender, stopped) = body(4);
+        let (trigger, signal) = crate::shutdown::Shutdown::new();
+        let stopped = stopped.shutdown(signal, None);
+        trigger.fire();
+        let ended = tokio::spawn(async move { BodyExt::collect(stopped).await.map(|_| ()) });
+        assert_eq!(sender.cancelled().await, End::Shutdown);
+        ended.await.unwrap().unwrap();
+
+        // The producer fails: the error becomes the app's last event.
+        let (sender, failing) = body(4);
+        let failing = failing.on_error(|error| {
+            Event::default()
+                .event(crate::EventType::from_static("error"))
+                .data(error.to_string())
+        });
+        let other = sender.clone();
+        sender.send(Event::default().data("a")).await.unwrap();
+        sender.fail("model crashed").await.unwrap();
+        let bytes = BodyExt::collect(failing).await.unwrap().to_bytes();
+        assert_eq!(
+            bytes,
+            &b"data: a\n\nevent: error\ndata: model crashed\n\n"[..]
+        );
+        assert_eq!(other.cancelled().await, End::Error);
+    }
+
+    #[tokio::test]
+    async fn dropping_every_sender_ends_the_stream_after_its_end_event() {
+        let (sender, done) = body(4);
+        let done = done.end_event(Event::default().data("[DONE]"));
+        sender.send(Event::default().data("a")).await.unwrap();
+        drop(sender);
+        let bytes = BodyExt::collect(done).await.unwrap().to_bytes();
+        assert_eq!(bytes, &b"data: a\n\ndata: [DONE]\n\n"[..]);
+    }
+
+    #[tokio::test]
+    async fn a_receiver_in_a_body_of_its_own_reports_the_client_gone() {
+        let (sender, receiver) = channel(4);
+        drop(SseBody::new(receiver));
+        assert_eq!(sender.cancelled().await, End::ClientGone);
     }
 }

@@ -77,15 +77,15 @@ pub mod shutdown;
 pub use sse_rs_core::{compress, decode, metrics, timer};
 #[doc(inline)]
 pub use sse_rs_core::{
-    BoxError, Data, EncodedEvent, Event, EventFields, EventId, EventType, FieldKind, InvalidField,
-    KeepAlive, LastEventId, SseBody,
+    BoxError, Data, EncodedEvent, End, Event, EventFields, EventId, EventType, FieldKind,
+    InvalidField, KeepAlive, LastEventId, Outcome, SseBody,
 };
 
 // The wire's adapter macros, for the adapters of this workspace. Not a public API.
 #[doc(hidden)]
-pub use sse_rs_core::{
-    __adapter_accept_encoding, __adapter_last_event_id, __adapter_sse, __adapter_sse_methods,
-};
+pub use sse_rs_core as __core;
+#[doc(hidden)]
+pub use sse_rs_core::{__adapter_accept_encoding, __adapter_last_event_id, __adapter_sse_methods};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

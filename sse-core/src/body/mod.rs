@@ -14,8 +14,12 @@ use crate::compress::{AcceptEncoding, Coding, Compression, Compressor};
 use crate::event::{EncodedEvent, Event};
 
 mod frame;
+mod outcome;
 #[cfg(test)]
 mod tests;
+
+use outcome::Watch;
+pub use outcome::{End, Outcome};
 
 use crate::keep_alive::{KeepAlive, KeepAliveTimer};
 use crate::metrics::{self, OpenStream};
@@ -92,6 +96,11 @@ pin_project! {
     /// so no event waits for the next to be decodable.
     #[must_use]
     pub struct SseBody<S> {
+        // How the stream ends: error handler, end event, `on_end` callbacks. Rare, so
+        // boxed together. First, so that it is dropped (and the callbacks called)
+        // before the stream: a producer that learns from the stream's drop that the
+        // client is gone finds the outcome already given.
+        ends: Option<Box<Ends>>,
         #[pin]
         stream: SyncWrapper<S>,
         // Boxed, as is `shutdown`: an idle stream's body stays small when they are off.
@@ -101,7 +110,6 @@ pin_project! {
         carry: Option<Bytes>,
         // Rare, so boxed (thin pointers) to keep the body small.
         error: Option<Box<BoxError>>,
-        on_error: Option<Box<SyncWrapper<ErrorHandler>>>,
         shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
         max_frame_size: usize,
         done: bool,
@@ -131,11 +139,11 @@ impl<S> SseBody<S> {
         E: Into<BoxError>,
     {
         Self {
+            ends: None,
             stream: SyncWrapper::new(stream),
             keep_alive: None,
             carry: None,
             error: None,
-            on_error: None,
             shutdown: None,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             done: false,
@@ -146,6 +154,10 @@ impl<S> SseBody<S> {
             compressor: None,
             open: OpenStream::new(),
         }
+    }
+
+    fn ends_mut(&mut self) -> &mut Ends {
+        self.ends.get_or_insert_with(Box::default)
     }
 
     /// Sends a keep-alive comment whenever the stream has been idle for its interval.
@@ -174,7 +186,51 @@ impl<S> SseBody<S> {
     where
         F: FnOnce(BoxError) -> Event + Send + 'static,
     {
-        self.on_error = Some(Box::new(SyncWrapper::new(Box::new(handler))));
+        self.ends_mut().on_error = Some(SyncWrapper::new(Box::new(handler)));
+        self
+    }
+
+    /// Sends `event` after the stream's last one when the stream ends by itself
+    /// (not after an error, a shutdown or a client that left): an explicit end that
+    /// clients can tell from a dropped connection, such as OpenAI's `data: [DONE]`.
+    ///
+    /// ```
+    /// # use futures_util::stream;
+    /// use sse_rs_core::{Event, SseBody};
+    ///
+    /// let tokens = stream::iter(["Hel", "lo"].map(|t| Ok::<_, std::convert::Infallible>(Event::default().data(t))));
+    /// let body = SseBody::new(tokens).end_event(Event::default().data("[DONE]"));
+    /// ```
+    pub fn end_event(mut self, event: impl Into<EncodedEvent>) -> Self {
+        self.ends_mut().end_event = Some(event.into().into_bytes());
+        self
+    }
+
+    /// Calls `callback` once with the stream's [`Outcome`] when the body is dropped:
+    /// why it ended ([`End`]: completed, error, shutdown, or the client gone), events
+    /// and bytes sent, time to the first event and duration, for logs and metrics.
+    /// Callbacks set more than once are all called, in order. The clock starts when
+    /// the first callback is set: set it where the body is made.
+    ///
+    /// The callback runs inside the server's drop of the body: keep it short and
+    /// never let it panic (send the outcome to a channel, count a metric).
+    ///
+    /// ```
+    /// # use futures_util::stream;
+    /// use sse_rs_core::{End, Event, SseBody};
+    ///
+    /// let events = stream::iter([Ok::<_, std::convert::Infallible>(Event::default().data("hi"))]);
+    /// let body = SseBody::new(events).on_end(|outcome| {
+    ///     if outcome.end == End::ClientGone {
+    ///         eprintln!("left after {} events", outcome.events);
+    ///     }
+    /// });
+    /// ```
+    pub fn on_end(mut self, callback: impl FnOnce(Outcome) + Send + 'static) -> Self {
+        self.ends_mut()
+            .watch
+            .get_or_insert_with(Watch::new)
+            .push(callback);
         self
     }
 
@@ -265,6 +321,19 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
+        let next = self.as_mut().poll_compressed(cx);
+        if let Poll::Ready(Some(Ok(bytes))) = &next {
+            if let Some(watch) = watch(self.as_mut().project().ends) {
+                watch.bytes(bytes.len());
+            }
+        }
+        next
+    }
+
+    fn poll_compressed(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, BoxError>>> {
         if self.compressor.is_none() {
             return self.poll_plain(cx);
         }
@@ -299,6 +368,9 @@ where
                     *this.done = true;
                     *this.carry = None;
                     *this.error = None;
+                    if let Some(watch) = watch(this.ends) {
+                        watch.end(End::Error);
+                    }
                     return Poll::Ready(Some(Err(Box::new(CompressError(error)))));
                 }
             }
@@ -332,6 +404,9 @@ where
         };
         if fired {
             *this.done = true;
+            if let Some(watch) = watch(this.ends) {
+                watch.end(End::Shutdown);
+            }
             if let Some(last) = this.shutdown.take().and_then(|shutdown| shutdown.1) {
                 if let Err(overflow) = frame.push(last) {
                     *this.carry = Some(overflow);
@@ -350,9 +425,12 @@ where
                 }
                 Poll::Ready(Some(Err(error))) => {
                     *this.done = true;
+                    if let Some(watch) = watch(this.ends) {
+                        watch.end(End::Error);
+                    }
                     let error = error.into();
                     metrics::count_stream_error(&*error);
-                    match this.on_error.take() {
+                    match this.ends.as_mut().and_then(|ends| ends.on_error.take()) {
                         Some(handler) => {
                             let last = (handler.into_inner())(error).encode().into_bytes();
                             if let Err(overflow) = frame.push(last) {
@@ -365,13 +443,26 @@ where
                         None => *this.error = Some(Box::new(error)),
                     }
                 }
-                Poll::Ready(None) => *this.done = true,
+                Poll::Ready(None) => {
+                    *this.done = true;
+                    if let Some(watch) = watch(this.ends) {
+                        watch.end(End::Completed);
+                    }
+                    if let Some(last) = this.ends.as_mut().and_then(|ends| ends.end_event.take()) {
+                        if let Err(overflow) = frame.push(last) {
+                            *this.carry = Some(overflow);
+                        }
+                    }
+                }
                 Poll::Pending => break,
             }
         }
 
         let (bytes, full) = frame.finish();
         *this.bursting = full;
+        if let Some(watch) = watch(this.ends) {
+            watch.events(events);
+        }
         if let Some(bytes) = bytes {
             if let Some(keep_alive) = this.keep_alive {
                 keep_alive.reset();
@@ -395,6 +486,21 @@ where
             None => Poll::Pending,
         }
     }
+}
+
+/// How a body ends, boxed together (rarely set): the error handler, the end event,
+/// and the [`Watch`] of `on_end` callbacks.
+#[derive(Default)]
+struct Ends {
+    on_error: Option<SyncWrapper<ErrorHandler>>,
+    // Sent after the stream's last event when it ends by itself.
+    end_event: Option<Bytes>,
+    watch: Option<Watch>,
+}
+
+/// The watch of `ends`, if an `on_end` callback waits.
+fn watch(ends: &mut Option<Box<Ends>>) -> Option<&mut Watch> {
+    ends.as_mut().and_then(|ends| ends.watch.as_mut())
 }
 
 /// The stream's error, after the bytes before it: servers abort the connection (or

@@ -512,3 +512,102 @@ type BoxStream =
 fn tokio_stream_from(mut rx: mpsc::UnboundedReceiver<Result<Event, BoxError>>) -> BoxStream {
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
+
+/// The outcomes given to `on_end`, in a shared list.
+fn outcomes() -> (
+    std::sync::Arc<std::sync::Mutex<Vec<Outcome>>>,
+    impl FnOnce(Outcome) + Send + 'static,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = {
+        let seen = seen.clone();
+        move |outcome| seen.lock().unwrap().push(outcome)
+    };
+    (seen, record)
+}
+
+#[tokio::test]
+async fn end_event_follows_the_last_event_when_the_stream_ends_by_itself() {
+    let body = SseBody::new(stream::iter([Ok::<_, Infallible>(event(1)), Ok(event(2))]))
+        .end_event(Event::default().data("[DONE]"));
+    let collected = BodyExt::collect(body).await.unwrap().to_bytes();
+    assert_eq!(collected, [&wire([1, 2])[..], b"data: [DONE]\n\n"].concat());
+
+    // Not after an error, nor after a shutdown.
+    let body = SseBody::new(stream::iter([
+        Ok(event(1)),
+        Err::<Event, BoxError>("x".into()),
+    ]))
+    .end_event(Event::default().data("[DONE]"))
+    .on_error(|_| Event::default().data("error"));
+    let collected = BodyExt::collect(body).await.unwrap().to_bytes();
+    assert_eq!(collected, [&wire([1])[..], b"data: error\n\n"].concat());
+    let (_tx, body) = channel_body();
+    let (trigger, signal) = crate::shutdown::Shutdown::new();
+    trigger.fire();
+    let body = body
+        .end_event(Event::default().data("[DONE]"))
+        .shutdown(signal, None);
+    assert!(BodyExt::collect(body).await.unwrap().to_bytes().is_empty());
+}
+
+#[tokio::test]
+async fn on_end_tells_a_completed_stream_with_its_counts() {
+    let (seen, record) = outcomes();
+    let body = SseBody::new(stream::iter([Ok::<_, Infallible>(event(1)), Ok(event(2))]))
+        .initial_event(Event::default().comment("hi"))
+        .end_event(Event::default().data("[DONE]"))
+        .on_end(record);
+    let collected = BodyExt::collect(body).await.unwrap().to_bytes();
+    let outcomes = seen.lock().unwrap().clone();
+    assert_eq!(outcomes.len(), 1, "called once, when the body was dropped");
+    let outcome = outcomes[0];
+    assert_eq!(outcome.end, End::Completed);
+    assert_eq!(
+        outcome.events, 2,
+        "the stream's events, not the initial or end one"
+    );
+    assert_eq!(outcome.bytes, collected.len() as u64);
+    assert!(outcome.first_event.is_some());
+    assert!(outcome.first_event.unwrap() <= outcome.duration);
+}
+
+#[tokio::test]
+async fn on_end_tells_a_client_gone_when_the_body_is_dropped_midway() {
+    let (seen, record) = outcomes();
+    let (tx, body) = channel_body();
+    let mut body = body.on_end(record);
+    tx.send(Ok(event(1))).unwrap();
+    assert_eq!(next_ready(&mut body).await, Some(wire([1])));
+    assert!(seen.lock().unwrap().is_empty(), "not before the end");
+    drop(body);
+    let outcome = seen.lock().unwrap()[0];
+    assert_eq!(outcome.end, End::ClientGone);
+    assert_eq!((outcome.events, outcome.bytes), (1, wire([1]).len() as u64));
+}
+
+#[tokio::test]
+async fn on_end_tells_an_error_and_a_shutdown_and_calls_every_callback_in_order() {
+    let (seen, record) = outcomes();
+    let body = SseBody::new(stream::iter([Err::<Event, BoxError>("x".into())]))
+        .on_error(|_| Event::default().data("error"))
+        .on_end(record);
+    let _ = BodyExt::collect(body).await;
+    assert_eq!(seen.lock().unwrap()[0].end, End::Error);
+    assert_eq!(seen.lock().unwrap()[0].first_event, None);
+
+    let (seen, record) = outcomes();
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (_tx, body) = channel_body();
+    let (trigger, signal) = crate::shutdown::Shutdown::new();
+    let (first, second) = (order.clone(), order.clone());
+    let body = body
+        .on_end(move |_| first.lock().unwrap().push(1))
+        .shutdown(signal, Some(Event::default().data("bye")))
+        .on_end(record)
+        .on_end(move |_| second.lock().unwrap().push(2));
+    trigger.fire();
+    let _ = BodyExt::collect(body).await;
+    assert_eq!(seen.lock().unwrap()[0].end, End::Shutdown);
+    assert_eq!(*order.lock().unwrap(), [1, 2]);
+}
