@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use crate::{BoxError, EncodedEvent, SseBody};
 
 /// A bounded channel of events: the [`EventSender`] goes to the code that produces
-/// events, the [`EventReceiver`] into an [`SseBody`](crate::SseBody) or an adapter's
+/// events, the [`EventReceiver`] into an [`SseBody`] or an adapter's
 /// `Sse`.
 ///
 /// When the client disconnects, the server drops the body and with it the receiver:
