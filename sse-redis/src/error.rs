@@ -34,6 +34,15 @@ pub enum Error {
     Busy,
     /// The hub was closed.
     Closed,
+    /// [`RedisAnswers::start`](crate::RedisAnswers::start): an answer is kept under
+    /// this id already.
+    AnswerExists,
+    /// [`RedisAnswers::resume`](crate::RedisAnswers::resume): no answer is kept under
+    /// this id (never was, or it expired).
+    AnswerNotFound,
+    /// [`RedisAnswers::resume`](crate::RedisAnswers::resume): the `Last-Event-ID` is
+    /// not an event of this answer (or no longer kept).
+    UnknownLastEventId,
 }
 
 impl fmt::Display for Error {
@@ -51,6 +60,11 @@ impl fmt::Display for Error {
             ),
             Self::Busy => f.write_str("too many resumes at once on this instance; retry later"),
             Self::Closed => f.write_str("the hub is closed"),
+            Self::AnswerExists => f.write_str("an answer is kept under this id already"),
+            Self::AnswerNotFound => f.write_str("no answer is kept under this id"),
+            Self::UnknownLastEventId => {
+                f.write_str("the Last-Event-ID is not an event of this answer")
+            }
         }
     }
 }

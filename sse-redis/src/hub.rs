@@ -285,6 +285,11 @@ impl RedisHub {
         Ok(subscription)
     }
 
+    /// The state shared by this hub's handles, for the answers built on it.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner
+    }
+
     /// Makes sure this instance reads `topic`, starting a reader at the stream's last
     /// entry if none runs.
     async fn serve(&self, topic: &str) -> Result<Arc<Topic>, Error> {

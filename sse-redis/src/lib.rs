@@ -22,6 +22,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod answers;
 mod backplane;
 mod builder;
 mod config;
@@ -35,6 +36,7 @@ mod replay;
 mod shared;
 mod stream;
 
+pub use answers::{RedisAnswerStream, RedisAnswerWriter, RedisAnswers};
 pub use builder::RedisHubBuilder;
 pub use entry_id::{EntryId, InvalidEntryId};
 pub use error::Error;
