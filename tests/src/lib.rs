@@ -28,7 +28,8 @@ pub use readers::{
 };
 pub use redis::{redis_url, spawn_redis, unique_prefix, OwnRedis};
 pub use servers::{
-    spawn_actix, BroadcastInstance, ShutdownSignal, TestServer, BROADCAST_SHUTDOWN_GRACE,
+    serve_core, spawn_actix, BroadcastInstance, ShutdownSignal, TestServer,
+    BROADCAST_SHUTDOWN_GRACE,
 };
 pub use stall::{stalled_client, Firehose};
 pub use tls::{self_signed_tls, trusting};

@@ -196,3 +196,33 @@ where
     std::thread::spawn(move || actix_rt::System::new().block_on(serve(listener)));
     addr
 }
+
+/// Serves `service` on a free loopback port with the core's `Server` (HTTP/1.1 and
+/// h2c on one port), set up by `configure`, until the test's runtime ends; its
+/// address.
+///
+/// # Panics
+///
+/// When no port can be bound.
+pub async fn serve_core<S, B>(
+    configure: impl FnOnce(sse_rs::server::Server) -> sse_rs::server::Server,
+    service: S,
+) -> SocketAddr
+where
+    S: tower_service::Service<sse_rs::server::ServerRequest, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<sse_rs::BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<sse_rs::BoxError>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let addr = listener.local_addr().expect("its address");
+    let (trigger, _stop) = sse_rs::shutdown::Shutdown::new();
+    let server = configure(sse_rs::server::Server::new(listener));
+    tokio::spawn(server.serve(service, std::future::pending(), trigger));
+    addr
+}

@@ -21,12 +21,10 @@ use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
 use sse_rs::compress::{AcceptEncoding, Coding, Compression};
-use sse_rs::server::Server;
-use sse_rs::shutdown::Shutdown;
 use sse_rs::{Event, SseBody};
 use sse_tests::Nginx;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
@@ -60,27 +58,20 @@ fn only(coding: Coding) -> Compression {
     Compression::new().codings([coding])
 }
 
-/// Serves `service` with the core's `Server` (HTTP/1.1 and h2c on one port) until the
-/// test's runtime ends.
+/// Serves `service` with the core's `Server` (HTTP/1.1 and h2c on one port).
 async fn serve<S, B>(service: S) -> SocketAddr
 where
-    S: tower::Service<
-            http::Request<sse_rs::server::ReadTimeoutBody<hyper::body::Incoming>>,
-            Response = http::Response<B>,
-        > + Clone
+    S: tower::Service<sse_rs::server::ServerRequest, Response = http::Response<B>>
+        + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<sse_rs::BoxError>,
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<sse_rs::BoxError>,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (trigger, _stop) = Shutdown::new();
-    tokio::spawn(Server::new(listener).serve(service, std::future::pending(), trigger));
-    addr
+    sse_tests::serve_core(|server| server, service).await
 }
 
 async fn hyper_server(coding: Coding, shared: Shared) -> SocketAddr {

@@ -15,11 +15,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sse_rs::channel::EventSender;
-use sse_rs::server::Server;
 use sse_rs::shutdown::{Shutdown, ShutdownTrigger};
 use sse_rs::{End, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
@@ -49,27 +48,25 @@ fn produce(path: &str, sender: EventSender, reports: Reports) {
     });
 }
 
-/// The core's `Server` (HTTP/1.1 and h2c) with a short write stall timeout.
+/// Serves `service` with the core's `Server` (HTTP/1.1 and h2c) with a short write
+/// stall timeout.
 async fn serve<S, B>(service: S) -> SocketAddr
 where
-    S: tower::Service<
-            http::Request<sse_rs::server::ReadTimeoutBody<hyper::body::Incoming>>,
-            Response = http::Response<B>,
-        > + Clone
+    S: tower::Service<sse_rs::server::ServerRequest, Response = http::Response<B>>
+        + Clone
         + Send
         + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<sse_rs::BoxError>,
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<sse_rs::BoxError>,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (trigger, _stop) = Shutdown::new();
-    let server = Server::new(listener).write_stall_timeout(Duration::from_millis(500));
-    tokio::spawn(server.serve(service, std::future::pending(), trigger));
-    addr
+    sse_tests::serve_core(
+        |server| server.write_stall_timeout(Duration::from_millis(500)),
+        service,
+    )
+    .await
 }
 
 async fn hyper_server(reports: Reports, stop: Shutdown) -> SocketAddr {

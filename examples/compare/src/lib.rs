@@ -6,6 +6,7 @@
 //! Every server sets `TCP_NODELAY` on its sockets, so no variant's last write waits
 //! for the client's delayed ACK (Nagle's algorithm would hold it back ~40 ms).
 
+pub mod compress;
 pub mod fanout;
 pub mod fanout_h2;
 pub mod live;

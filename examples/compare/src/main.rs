@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 use cli::{
-    bench, fanout, h2, live, memory, redis_fanout, reliability, report, scale, serve,
+    bench, compress, fanout, h2, live, memory, redis_fanout, reliability, report, scale, serve,
     serve_broadcast, serve_redis,
 };
 
@@ -57,6 +57,14 @@ enum Cmd {
     /// Serve the chat example (`axum-broadcast`; used by `reliability`): its own hub,
     /// or one instance on Redis with `--redis`. Stops on SIGTERM, with a 5 s grace.
     ServeBroadcast(serve_broadcast::ServeBroadcastArgs),
+    /// Compressed event streams side by side: LLM tokens, MCP progress and ticks,
+    /// identity, gzip, brotli and zstd, compressed by sse-axum's stream or by
+    /// tower-http's `CompressionLayer` around axum's built-in SSE, one event per frame
+    /// and in bursts: bytes per event, server CPU per event, delay per event; then a
+    /// compressed fan-out. Prints Markdown tables, writes JSON.
+    Compress(compress::CompressArgs),
+    /// Serve the compressed-stream app (used by `compress`).
+    ServeCompress(compress::ServeCompressArgs),
     /// Serve one variant (used by `bench`, which starts each server pinned to core 0).
     Serve(serve::ServeArgs),
     /// Bursts over HTTPS and HTTP/2, measured by h2load (nghttp2's client, which the
@@ -96,6 +104,8 @@ fn run() -> std::io::Result<()> {
         Cmd::ServeRedis(args) => serve_redis::run(args),
         Cmd::Reliability(args) => reliability::run(args),
         Cmd::ServeBroadcast(args) => serve_broadcast::run(args),
+        Cmd::Compress(args) => compress::run(args),
+        Cmd::ServeCompress(args) => compress::serve(args),
         Cmd::Serve(args) => serve::run(args),
         Cmd::H2(args) => h2::run(args),
         Cmd::Scale(args) => scale::run(args),

@@ -220,10 +220,8 @@ impl Server {
         trigger: ShutdownTrigger,
     ) -> io::Result<()>
     where
-        S: tower_service::Service<
-                http::Request<ReadTimeoutBody<Incoming>>,
-                Response = http::Response<B>,
-            > + Clone
+        S: tower_service::Service<ServerRequest, Response = http::Response<B>>
+            + Clone
             + Send
             + 'static,
         S::Future: Send + 'static,
@@ -340,6 +338,11 @@ pub use stall::StallGuard;
 use streams::{ConnectionService, StreamExecutor};
 use timeout::BodyTimeout;
 pub use timeout::{BodyReadTimeout, ReadTimeoutBody};
+
+/// The requests a [`Server`] hands its service: hyper's body, with the read timeout of
+/// [`Server::body_read_timeout`]. For services written for the `Server` alone (axum's
+/// `Router` and `warp::service` take any body).
+pub type ServerRequest = http::Request<ReadTimeoutBody<Incoming>>;
 #[cfg(feature = "tls")]
 use tls::alpn;
 #[cfg(feature = "tls")]

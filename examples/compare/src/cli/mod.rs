@@ -4,6 +4,8 @@
 pub(crate) mod args;
 pub(crate) mod bench;
 pub(crate) mod chart;
+pub(crate) mod compress;
+pub(crate) mod compress_tables;
 pub(crate) mod fanout;
 pub(crate) mod h2;
 pub(crate) mod live;
