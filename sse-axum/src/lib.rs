@@ -32,7 +32,8 @@
 //!
 //! tower-http's `CompressionLayer` leaves these responses alone with its default
 //! predicate (it skips `text/event-stream`); if you set your own predicate, keep that
-//! rule or the stream is buffered. To compress an event stream, let the stream do it
+//! rule, or events that are ready together wait in its encoder until the stream has
+//! nothing more ready. To compress an event stream, let the stream do it
 //! (features `gzip`, `brotli`, `zstd`): one compressor per stream, flushed after
 //! every frame, so no event waits. Off unless a route asks; see [`compress`] for when
 //! not to (secrets in the same stream as text an attacker controls):

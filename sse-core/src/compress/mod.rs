@@ -143,7 +143,9 @@ const MAX_CODINGS: usize = 4;
 /// x86-64 as the resident memory 500 idle streams add, each after its first event,
 /// divided by 500 (`tests/compress_memory.rs`, run with `--ignored --nocapture`), and
 /// the bytes on the wire for 1,000 OpenAI `chat.completion.chunk` events of about
-/// 240 bytes, one frame (one flush) each:
+/// 240 bytes, one frame (one flush) each, whose tokens repeat from a set of 97 (a
+/// best case; on tokens drawn from English text `compare compress` measures 16-17x,
+/// see the workspace's BENCHMARKS.md):
 ///
 /// | coding | default | memory per idle stream | token stream |
 /// |---|---|---|---|
