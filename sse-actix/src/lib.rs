@@ -35,7 +35,11 @@
 //!
 //! [`middleware::SseMiddleware`] (the counterpart of the tower `SseLayer`) bounds open
 //! streams and ends them on shutdown; [`stall_timeout`] closes connections whose
-//! client stopped reading.
+//! client stopped reading, and lets an HTTP/1.1 stream end the moment its client
+//! closes the connection (actix-web alone notices at its next write, actix-web#1313):
+//! with it, a producer tied to the stream by `Sse::channel` stops within a
+//! millisecond of the client leaving. Over HTTP/2, actix-web's streams learn it at
+//! their next write: give request streams a short keep-alive.
 //!
 //! # Moving from `actix_web_lab::sse`
 //!
@@ -95,11 +99,15 @@ where
 {
     type Body = SseMessageBody<S>;
 
-    fn respond_to(self, _request: &HttpRequest) -> HttpResponse<Self::Body> {
+    fn respond_to(self, request: &HttpRequest) -> HttpResponse<Self::Body> {
         // actix-web copies every frame into its write buffer: coalesce events of any size.
         let coding = self.0.content_encoding();
         let body = self.0.__server_copies_frames();
-        let mut response = HttpResponse::with_body(StatusCode::OK, SseMessageBody { body });
+        // Set by the `stall_timeout` hook: the stream ends as soon as the client closes
+        // the connection, not at its next write.
+        let client_end = request.conn_data::<stall::ClientEnd>().cloned();
+        let mut response =
+            HttpResponse::with_body(StatusCode::OK, SseMessageBody { body, client_end });
         let headers = response.headers_mut();
         // actix-web speaks `http` 0.2, so the core's headers come as plain strings.
         for (name, value) in sse_rs::adapter::RESPONSE_HEADERS {
@@ -135,6 +143,7 @@ pin_project_lite::pin_project! {
     pub struct SseMessageBody<S> {
         #[pin]
         body: SseBody<S>,
+        client_end: Option<stall::ClientEnd>,
     }
 }
 
@@ -162,8 +171,19 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.project();
+        if let Some(client_end) = this.client_end {
+            match client_end.poll_closed(cx) {
+                // The client is gone: end here. actix-web then drops the body (and the
+                // stream's producer learns it) and closes the connection.
+                Poll::Ready(true) => return Poll::Ready(None),
+                // Bytes from the client wait: the watch can tell nothing more.
+                Poll::Ready(false) => *this.client_end = None,
+                Poll::Pending => {}
+            }
+        }
         // `SseBody` never yields an empty frame, which would end an actix stream.
-        Stream::poll_next(self.project().body, cx)
+        Stream::poll_next(this.body, cx)
             .map(|frame| frame.map(|frame| frame.map_err(|error| error as Self::Error)))
     }
 }
