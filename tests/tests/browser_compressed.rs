@@ -33,7 +33,10 @@
 //! bunch its compressed events in fours: deviations of 100 to 300 ms). The 50 ms are
 //! the issue's rule; the noise they must absorb (timers, the page's event loop, a
 //! two-core machine building other crates at the same time) measured 1 to 10 ms for
-//! most events of most runs, 35 ms at worst (with a load average of 5).
+//! most events of most runs, 35 ms at worst (with a load average of 5), and once over
+//! 50 ms with three Chromium-free builds running: a pair over the slack is measured
+//! again, both runs, up to three times. A compressor that holds events back is late
+//! in every attempt.
 //!
 //! # What Chromium sends
 //!
@@ -226,50 +229,69 @@ where
         (Some(&config), "h2", &[Coding::Brotli, Coding::Zstd][..]),
     ] {
         let label = format!("{name} over {protocol}");
-        let reference = watch(&browser, &serve, tls, off.clone(), &label).await;
-        assert_eq!(reference.protocol, protocol, "{label}: {reference:?}");
-        // actix says `identity` (so that its `Compress` middleware leaves the stream be).
-        assert!(
-            reference.coding.as_deref().is_none_or(|c| c == "identity"),
-            "{label}: {reference:?}"
-        );
-        assert_eq!(
-            reference.encoded, reference.decoded,
-            "{label}: uncompressed, as many bytes on the wire as decoded"
-        );
-        assert!(reference.decoded > 0, "{label}: {reference:?}");
+        let mut reference = watch(&browser, &serve, tls, off.clone(), &label).await;
+        check_reference(&reference, protocol, &label);
         for &coding in codings {
             let label = format!("{name} over {protocol} with {coding}");
             let only = Compression::new().codings([coding]);
-            let seen = watch(&browser, &serve, tls, only, &label).await;
-            assert_eq!(seen.protocol, protocol, "{label}: {seen:?}");
-            assert_eq!(seen.coding.as_deref(), Some(coding.as_str()), "{label}");
-            assert!(
-                seen.encoded < seen.decoded,
-                "{label}: not compressed: {seen:?}"
-            );
-            assert_eq!(seen.decoded, reference.decoded, "{label}: other bytes");
-            let (event, worst) = deviation(&reference.arrivals, &seen.arrivals);
-            eprintln!(
-                "{label}: {} of {} bytes on the wire; worst deviation {worst:.1} ms (event {}); \
-                 arrivals after open, uncompressed {:?}, compressed {:?}",
-                seen.encoded,
-                seen.decoded,
-                event + 1,
-                rounded(&reference.arrivals),
-                rounded(&seen.arrivals),
-            );
-            assert!(
-                worst <= SLACK_MS,
-                "{label}: event {} arrived {worst:.1} ms away from uncompressed \
-                 (uncompressed {:?}, compressed {:?})",
-                event + 1,
-                rounded(&reference.arrivals),
-                rounded(&seen.arrivals),
-            );
+            // A stream that holds events back is late in every attempt; a loaded
+            // machine is late now and then: up to 3 attempts, each measuring both.
+            for attempt in 1..=ATTEMPTS {
+                let seen = watch(&browser, &serve, tls, only.clone(), &label).await;
+                assert_eq!(seen.protocol, protocol, "{label}: {seen:?}");
+                assert_eq!(seen.coding.as_deref(), Some(coding.as_str()), "{label}");
+                assert!(
+                    seen.encoded < seen.decoded,
+                    "{label}: not compressed: {seen:?}"
+                );
+                assert_eq!(seen.decoded, reference.decoded, "{label}: other bytes");
+                let (event, worst) = deviation(&reference.arrivals, &seen.arrivals);
+                eprintln!(
+                    "{label} (attempt {attempt}): {} of {} bytes on the wire; worst deviation \
+                     {worst:.1} ms (event {}); arrivals after open, uncompressed {:?}, \
+                     compressed {:?}",
+                    seen.encoded,
+                    seen.decoded,
+                    event + 1,
+                    rounded(&reference.arrivals),
+                    rounded(&seen.arrivals),
+                );
+                if worst <= SLACK_MS {
+                    break;
+                }
+                assert!(
+                    attempt < ATTEMPTS,
+                    "{label}: event {} arrived {worst:.1} ms away from uncompressed in each \
+                     of {ATTEMPTS} attempts (last: uncompressed {:?}, compressed {:?})",
+                    event + 1,
+                    rounded(&reference.arrivals),
+                    rounded(&seen.arrivals),
+                );
+                reference = watch(&browser, &serve, tls, off.clone(), &label).await;
+                check_reference(&reference, protocol, &label);
+            }
         }
     }
     browser.close().await;
+}
+
+/// How many times a compressed run and its uncompressed reference are measured before
+/// a deviation over the slack fails the test.
+const ATTEMPTS: u32 = 3;
+
+/// The uncompressed run: its protocol, no coding (actix says `identity`, so that its
+/// `Compress` middleware leaves the stream be), as many bytes on the wire as decoded.
+fn check_reference(reference: &Seen, protocol: &str, label: &str) {
+    assert_eq!(reference.protocol, protocol, "{label}: {reference:?}");
+    assert!(
+        reference.coding.as_deref().is_none_or(|c| c == "identity"),
+        "{label}: {reference:?}"
+    );
+    assert_eq!(
+        reference.encoded, reference.decoded,
+        "{label}: uncompressed, as many bytes on the wire as decoded"
+    );
+    assert!(reference.decoded > 0, "{label}: {reference:?}");
 }
 
 /// Milliseconds, whole, for the messages.
