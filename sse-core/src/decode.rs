@@ -5,6 +5,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
+
+use crate::event::EncodedEvent;
+
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// What the decoder read from the stream.
@@ -19,6 +23,20 @@ pub enum Decoded {
     /// A valid `retry` field: the client's new reconnection delay. Reported as soon as
     /// the field is read, as browsers apply it.
     Retry(Duration),
+    /// The bytes of one event block as they arrived, up to and including the empty
+    /// line that ends it (comments, `retry` and unknown fields included; a leading BOM
+    /// not, as it belongs to the stream). Reported after what the block gave (its
+    /// [`Decoded::Event`], if any), only when [`Decoder::blocks`] is on: for a proxy
+    /// that forwards upstream bytes unchanged, cut where events end.
+    ///
+    /// The blocks of a stream, one after the other, are its bytes without the BOM and
+    /// without an unfinished block at its end. An LF that ends a CRLF whose CR ended
+    /// a block, when it arrives in a later chunk, is reported as a block of its own
+    /// (`"\n"`, which a client reads as an empty line: nothing is dispatched). A
+    /// block that starts with the bytes of a BOM (there a line no field name matches)
+    /// gets a BOM before it, so that it reads the same at the start of a stream,
+    /// where a client would strip the first one.
+    Block(EncodedEvent),
 }
 
 /// A dispatched event, as a browser's `MessageEvent` sees it.
@@ -106,6 +124,8 @@ pub struct Decoder {
     last_event_id: String,
     out: VecDeque<Decoded>,
     error: Option<DecodeError>,
+    /// The bytes of the block read so far, when [`Decoder::blocks`] is on.
+    block: Option<BytesMut>,
 }
 
 impl Default for Decoder {
@@ -134,6 +154,7 @@ impl Decoder {
             last_event_id: String::new(),
             out: VecDeque::new(),
             error: None,
+            block: None,
         }
     }
 
@@ -148,6 +169,28 @@ impl Decoder {
     #[must_use]
     pub fn comments(mut self, comments: bool) -> Self {
         self.comments = comments;
+        self
+    }
+
+    /// Whether to report the bytes of each event block as [`Decoded::Block`]
+    /// (default `false`): for a proxy that forwards a stream byte for byte, cut at
+    /// event boundaries. With blocks on, the bound
+    /// ([`max_event_size`](Decoder::max_event_size)) also applies to a whole block, as
+    /// the decoder keeps the bytes of an unfinished one.
+    ///
+    /// ```
+    /// use sse_rs_core::decode::{Decoded, Decoder};
+    ///
+    /// let mut decoder = Decoder::new().blocks(true);
+    /// let items: Vec<Decoded> = decoder.decode(b": hi\r\ndata: x\r\n\r\ndata: y")?.collect();
+    /// assert!(matches!(&items[0], Decoded::Event(e) if e.data == "x"));
+    /// assert!(matches!(&items[1], Decoded::Block(b) if b.as_bytes() == &b": hi\r\ndata: x\r\n\r\n"[..]));
+    /// assert_eq!(items.len(), 2, "`data: y` waits for its empty line");
+    /// # Ok::<(), sse_rs_core::decode::DecodeError>(())
+    /// ```
+    #[must_use]
+    pub fn blocks(mut self, blocks: bool) -> Self {
+        self.block = blocks.then(BytesMut::new);
         self
     }
 
@@ -209,6 +252,9 @@ impl Decoder {
     /// so the decoder can read the stream of a reconnection next (which may start
     /// with a BOM again).
     pub fn finish(&mut self) {
+        if let Some(block) = &mut self.block {
+            block.clear();
+        }
         self.pending_id = None;
         self.bom_matched = Some(0);
         self.after_cr = false;
@@ -251,15 +297,19 @@ impl Decoder {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
                 chunk = rest;
+                self.block_lf()?;
             }
         }
         let mut start = 0;
+        // Where the current block starts in `chunk` (for `blocks`).
+        let mut block_start = 0;
         for at in memchr::memchr2_iter(b'\r', b'\n', chunk) {
             if at < start {
                 continue; // the LF of a CRLF
             }
             let piece = &chunk[start..at];
             self.check_line(piece.len())?;
+            let empty = piece.is_empty() && self.line.is_empty();
             if self.line.is_empty() {
                 self.line_done(piece)?;
             } else {
@@ -278,11 +328,57 @@ impl Decoder {
                     None => self.after_cr = true,
                 }
             }
+            if empty && self.block.is_some() {
+                self.block_done(&chunk[block_start..start])?;
+                block_start = start;
+            }
         }
         let rest = &chunk[start..];
         if !rest.is_empty() {
             self.check_line(rest.len())?;
             self.line.extend_from_slice(rest);
+        }
+        if let Some(block) = &mut self.block {
+            let rest = &chunk[block_start..];
+            check_block(block.len() + rest.len(), self.max_event_size)?;
+            block.extend_from_slice(rest);
+        }
+        Ok(())
+    }
+
+    /// An empty line ended a block whose last bytes are `tail` (`blocks` on).
+    fn block_done(&mut self, tail: &[u8]) -> Result<(), DecodeError> {
+        let Some(block) = &mut self.block else {
+            return Ok(());
+        };
+        check_block(block.len() + tail.len(), self.max_event_size)?;
+        let bytes = if block.is_empty() {
+            Bytes::copy_from_slice(tail)
+        } else {
+            block.extend_from_slice(tail);
+            block.split().freeze()
+        };
+        let bytes = if bytes.starts_with(BOM) {
+            Bytes::from([&BOM[..], &bytes].concat())
+        } else {
+            bytes
+        };
+        self.out.push_back(Decoded::Block(EncodedEvent(bytes)));
+        Ok(())
+    }
+
+    /// The LF of a CRLF split across chunks (`blocks` on): part of the current block,
+    /// or, when the CR ended a block, a block of its own (the bytes stay exact).
+    fn block_lf(&mut self) -> Result<(), DecodeError> {
+        let Some(block) = &mut self.block else {
+            return Ok(());
+        };
+        if block.is_empty() {
+            let lf = Bytes::from_static(b"\n");
+            self.out.push_back(Decoded::Block(EncodedEvent(lf)));
+        } else {
+            check_block(block.len() + 1, self.max_event_size)?;
+            block.extend_from_slice(b"\n");
         }
         Ok(())
     }
@@ -366,6 +462,16 @@ impl Decoder {
             last_event_id: self.last_event_id.clone(),
         }));
     }
+}
+
+fn check_block(len: usize, limit: usize) -> Result<(), DecodeError> {
+    if len > limit {
+        return Err(DecodeError {
+            what: "an event block",
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// UTF-8 text, with U+FFFD for invalid sequences (as browsers decode the stream).
@@ -587,6 +693,99 @@ mod tests {
         // A long line in one chunk, never buffered, still counts.
         let mut decoder = Decoder::new().max_event_size(16);
         assert!(decoder.decode(&[b'x'; 100]).is_err());
+    }
+
+    /// The events and the concatenated blocks of `chunks`, decoded with blocks on.
+    fn blocks_of(chunks: &[&[u8]], max: usize) -> Result<(Vec<Decoded>, Vec<u8>), DecodeError> {
+        let mut decoder = Decoder::new().blocks(true).max_event_size(max);
+        let (mut events, mut bytes) = (Vec::new(), Vec::new());
+        for chunk in chunks {
+            for item in decoder.decode(chunk)? {
+                match item {
+                    Decoded::Block(block) => bytes.extend_from_slice(block.as_bytes()),
+                    other => events.push(other),
+                }
+            }
+        }
+        Ok((events, bytes))
+    }
+
+    #[test]
+    fn blocks_are_the_exact_bytes_for_every_split() {
+        let body = b"\xEF\xBB\xBF: c\r\nid: 1\r\nevent: a\rdata: x\ndata:  y\r\n\r\nretry: 5\r\rdata\n\n\r\ndata: z\r\n\r\ndata: cut";
+        let (events, bytes) = blocks_of(&[body], 1024).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                event("a", "x\n y", "1"),
+                Decoded::Retry(Duration::from_millis(5)),
+                event("message", "", "1"),
+                event("message", "z", "1"),
+            ]
+        );
+        let whole = &body[3..body.len() - b"data: cut".len()];
+        assert_eq!(bytes, whole, "without the BOM and the unfinished block");
+        for split in 0..=body.len() {
+            let (split_events, split_bytes) =
+                blocks_of(&[&body[..split], &body[split..]], 1024).unwrap();
+            assert_eq!(split_events, events, "split at {split}");
+            assert_eq!(split_bytes, whole, "split at {split}");
+        }
+        let singles: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(blocks_of(&singles, 1024).unwrap(), (events, whole.to_vec()));
+    }
+
+    #[test]
+    fn blocks_end_at_each_empty_line_after_their_event() {
+        let mut decoder = Decoder::new().blocks(true);
+        let items: Vec<_> = decoder.decode(b"data: a\n\n: c\n\n").unwrap().collect();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0], event("message", "a", ""));
+        assert!(matches!(&items[1], Decoded::Block(b) if b.as_bytes() == &b"data: a\n\n"[..]));
+        assert!(matches!(&items[2], Decoded::Block(b) if b.as_bytes() == &b": c\n\n"[..]));
+        // The LF of a CRLF whose CR ended a block, in the next chunk.
+        assert_eq!(decoder.decode(b"data: b\r\r").unwrap().count(), 2);
+        let items: Vec<_> = decoder.decode(b"\n").unwrap().collect();
+        assert!(matches!(&items[..], [Decoded::Block(b)] if b.as_bytes() == &b"\n"[..]));
+        // Off by default.
+        let mut decoder = Decoder::new();
+        assert_eq!(decoder.decode(b"data: a\n\n").unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_block_that_starts_like_a_bom_reads_the_same_at_the_start_of_a_stream() {
+        // Two BOMs: the second is content, and the line it starts is no field.
+        let body =
+            b"\xEF\xBB\xBF\xEF\xBB\xBFdata: ignored\n\ndata: a\n\n\xEF\xBB\xBFdata: ignored\n\n";
+        let (events, bytes) = blocks_of(&[body], 1024).unwrap();
+        assert_eq!(events, vec![event("message", "a", "")]);
+        let (again, _) = blocks_of(&[&bytes], 1024).unwrap();
+        assert_eq!(
+            again, events,
+            "read from the start, the blocks give the same events"
+        );
+        assert_eq!(
+            bytes,
+            b"\xEF\xBB\xBF\xEF\xBB\xBFdata: ignored\n\ndata: a\n\n\xEF\xBB\xBF\xEF\xBB\xBFdata: ignored\n\n",
+            "the stream's first BOM kept, one more before the later block"
+        );
+        let (_, bytes) = blocks_of(&[b"data: a\n\n\xEF\xBB\xBF: c\n\n"], 1024).unwrap();
+        assert_eq!(bytes, b"data: a\n\n\xEF\xBB\xBF\xEF\xBB\xBF: c\n\n");
+    }
+
+    #[test]
+    fn blocks_are_bounded_as_a_whole() {
+        // Each comment line is short, the block is not.
+        let mut decoder = Decoder::new().blocks(true).max_event_size(16);
+        assert!(decoder.decode(b": 0123\n: 4567\n").is_ok());
+        let err = decoder.decode(b": 89\n").unwrap_err();
+        assert_eq!(err.to_string(), "an event block is larger than 16 bytes");
+        // A block that ends within one chunk counts too.
+        assert!(blocks_of(&[b": 0123\n: 4567\n: 89ab\n\n"], 16).is_err());
+        assert!(blocks_of(&[b": 0123\n: 4567\n\n"], 16).is_ok());
+        // Without blocks, comments are not kept and not bounded together.
+        let mut decoder = Decoder::new().max_event_size(16);
+        assert!(decoder.decode(b": 0123\n: 4567\n: 89ab\n\n").is_ok());
     }
 
     #[test]

@@ -370,7 +370,8 @@ pub struct EventFields<'a> {
 /// assert_eq!(once.as_bytes().as_ptr(), for_another_stream.as_bytes().as_ptr());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct EncodedEvent(Bytes);
+// `pub(crate)`: the decoder's raw blocks (`decode::Decoded::Block`) are made here too.
+pub struct EncodedEvent(pub(crate) Bytes);
 
 impl EncodedEvent {
     /// The wire bytes.

@@ -22,30 +22,38 @@ const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// [`interval`](KeepAlive::interval) without any other frame; every frame restarts the
 /// timer, so a busy stream never carries keep-alives.
 ///
-/// The default is a bare `:` comment followed by an empty line (`:\n\n`) every 15
-/// seconds.
+/// The default is a bare `:` comment line (`:\n`) every 15 seconds, with no empty
+/// line after it: the one form every client we test reads right (below).
 ///
 /// ```
 /// use std::time::Duration;
 /// use sse_rs_core::KeepAlive;
 ///
+/// assert_eq!(KeepAlive::default().as_bytes(), &b":\n"[..]);
+///
 /// let keep_alive = KeepAlive::new()
 ///     .interval(Duration::from_secs(30))
 ///     .text("ping");
-/// assert_eq!(keep_alive.as_bytes(), &b": ping\n\n"[..]);
+/// assert_eq!(keep_alive.as_bytes(), &b": ping\n"[..]);
 ///
-/// // A comment line without the empty line after it.
-/// let bare = KeepAlive::new().blank_line(false);
-/// assert_eq!(bare.as_bytes(), &b":\n"[..]);
+/// // A comment followed by an empty line: see below before sending it.
+/// let block = KeepAlive::new().blank_line(true);
+/// assert_eq!(block.as_bytes(), &b":\n\n"[..]);
 /// ```
 ///
 /// # Which bytes to send
 ///
-/// Browsers ignore comments and empty lines between events, so the default is safe for
-/// them. Some other clients are not: httpx-sse (Python, issue #35) turns every
-/// `:\n\n` into an empty event once an id has been seen. For such clients use
-/// [`blank_line(false)`](KeepAlive::blank_line), which sends a single comment line
-/// (`:\n`) that no parser dispatches.
+/// Browsers ignore comments and empty lines between events, whichever form. Other
+/// clients do not all: the official `openai` Python package (3.51.0) and httpx-sse
+/// (0.4.3, its issue #35) dispatch an empty event at every empty line once an event
+/// carried an `id:`, so a comment followed by an empty line (`:\n\n`, `: ping\n\n`)
+/// after such events becomes an empty event: `openai` raises `JSONDecodeError`
+/// mid-answer, httpx-sse yields an event with empty data. The comment line alone
+/// (`:\n`, the default) is dispatched by no parser: measured with real clients
+/// (`openai` for Python and for Node.js, httpx-sse, npm `eventsource`, Chromium, our
+/// client) in the workspace's `tests/tests/llm_clients.rs`, and tabled in its README.
+/// [`blank_line(true)`](KeepAlive::blank_line) sends the empty line too, for a peer
+/// that needs it (none we know of).
 ///
 /// # Which timer
 ///
@@ -98,13 +106,13 @@ impl Default for KeepAlive {
 }
 
 impl KeepAlive {
-    /// A keep-alive of `:\n\n` every 15 seconds.
+    /// A keep-alive of `:\n` every 15 seconds.
     pub fn new() -> Self {
         Self {
             interval: Duration::from_secs(15),
             text: Data::default(),
-            blank_line: true,
-            bytes: Bytes::from_static(b":\n\n"),
+            blank_line: false,
+            bytes: Bytes::from_static(b":\n"),
             timer: None,
         }
     }
@@ -130,7 +138,7 @@ impl KeepAlive {
         self.rebuild()
     }
 
-    /// Whether the comment is followed by an empty line (default `true`). See
+    /// Whether the comment is followed by an empty line (default `false`). See
     /// [which bytes to send](KeepAlive#which-bytes-to-send).
     pub fn blank_line(mut self, blank_line: bool) -> Self {
         self.blank_line = blank_line;
@@ -245,9 +253,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_is_an_empty_comment_and_an_empty_line_every_15_seconds() {
+    fn default_is_an_empty_comment_line_every_15_seconds() {
         let keep_alive = KeepAlive::default();
-        assert_eq!(keep_alive.as_bytes(), &b":\n\n"[..]);
+        assert_eq!(keep_alive.as_bytes(), &b":\n"[..]);
         assert_eq!(keep_alive.idle_interval(), Duration::from_secs(15));
     }
 
@@ -257,13 +265,17 @@ mod tests {
         let b = KeepAlive::new().blank_line(false).text("hi");
         assert_eq!(a.as_bytes(), &b": hi\n"[..]);
         assert_eq!(a, b);
-        assert_eq!(KeepAlive::new().text("hi").as_bytes(), &b": hi\n\n"[..]);
+        assert_eq!(KeepAlive::new().text("hi").as_bytes(), &b": hi\n"[..]);
+        assert_eq!(
+            KeepAlive::new().text("hi").blank_line(true).as_bytes(),
+            &b": hi\n\n"[..]
+        );
     }
 
     #[test]
     fn text_cannot_inject_a_field() {
         let keep_alive = KeepAlive::new().text("a\r\ndata: x\rb");
-        assert_eq!(keep_alive.as_bytes(), &b": a\n: data: x\n: b\n\n"[..]);
+        assert_eq!(keep_alive.as_bytes(), &b": a\n: data: x\n: b\n"[..]);
     }
 
     /// A clock the test moves by hand: every sleep it made is due once `fire` is
@@ -316,7 +328,7 @@ mod tests {
         clock.fire();
         assert_eq!(
             timer.poll_tick(&mut cx),
-            Poll::Ready(Bytes::from_static(b": ping\n\n"))
+            Poll::Ready(Bytes::from_static(b": ping\n"))
         );
         // Ticking restarts the interval.
         assert!(timer.poll_tick(&mut cx).is_pending());

@@ -106,8 +106,8 @@ impl KeepAliveStyle {
         let keep_alive = KeepAlive::new().interval(interval);
         match self {
             Self::Line => keep_alive.blank_line(false),
-            Self::BlankLine => keep_alive,
-            Self::Ping => keep_alive.text("ping"),
+            Self::BlankLine => keep_alive.blank_line(true),
+            Self::Ping => keep_alive.text("ping").blank_line(true),
         }
     }
 
