@@ -429,7 +429,7 @@ async fn chromium(servers: &[(Setup, SocketAddr, Metrics)]) -> Vec<Seen> {
         browser
             .client()
             .execute(
-                "window.ask(arguments[0]); return true;",
+                "window.ask(arguments[0], { resumable: false }); return true;",
                 vec![json!(PROMPT)],
             )
             .await

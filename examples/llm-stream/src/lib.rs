@@ -57,6 +57,8 @@ pub mod store;
 
 mod chat;
 
+pub use chat::ANSWER_ID;
+
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -74,7 +76,7 @@ use sse_axum::{KeepAlive, Shutdown};
 use tokio::net::TcpListener;
 
 pub use metrics::{Metrics, Snapshot};
-pub use store::{AnswerStore, NoStore};
+pub use store::Store;
 
 /// The chat page at `/`.
 pub const PAGE: &str = include_str!("../page.html");
@@ -149,9 +151,9 @@ pub struct Config {
     pub max_body: usize,
     /// HTTPS (HTTP/2 or HTTP/1.1 by ALPN) with this config.
     pub tls: Option<Arc<sse_axum::server::rustls::ServerConfig>>,
-    /// Where the chunks of streamed answers are kept (for resuming); [`NoStore`] by
-    /// default.
-    pub store: Arc<dyn AnswerStore>,
+    /// Where resumable answers (`"resumable": true`) are kept: in this process by
+    /// default, in Redis with `--redis`.
+    pub store: Store,
     /// The server's metrics (clone it before serving to read them).
     pub metrics: Metrics,
 }
@@ -181,7 +183,7 @@ impl Default for Config {
             event_ids: false,
             max_body: MAX_BODY,
             tls: None,
-            store: Arc::new(NoStore),
+            store: Store::default(),
             metrics: Metrics::new(),
         }
     }
@@ -207,9 +209,9 @@ impl Config {
         self
     }
 
-    /// Keeps the chunks of streamed answers in `store`.
-    pub fn store(mut self, store: impl AnswerStore) -> Self {
-        self.store = Arc::new(store);
+    /// Keeps resumable answers in `store`.
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = store;
         self
     }
 
@@ -256,6 +258,10 @@ pub struct Args {
     /// The PEM private key of `--tls-cert`.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Keep resumable answers in Redis (`redis://127.0.0.1:6379/`), so that a reload
+    /// resumes on any instance sharing it; in this process without it.
+    #[arg(long)]
+    pub redis: Option<String>,
 }
 
 impl Args {
@@ -291,21 +297,39 @@ struct App {
     config: Arc<Config>,
     stop: Shutdown,
     answers: Arc<AtomicU64>,
+    /// The kept answers this instance generates, each with its stop.
+    running: store::Running,
 }
 
 impl App {
-    /// A fresh `chatcmpl-` id.
+    /// A fresh `chatcmpl-` id: a number, and 64 random bits (an id names a kept
+    /// answer, which whoever knows the id can read: it must not be guessed, nor
+    /// collide with another instance's).
     fn next_answer_id(&self) -> String {
         let n = self.answers.fetch_add(1, Ordering::Relaxed);
-        format!("chatcmpl-llmstream{n:08}")
+        format!("chatcmpl-{n:08}{:016x}", unguessable())
     }
 }
 
-/// The routes: `/`, `/v1/chat/completions`, `/mcp`, `/metrics`.
+/// 64 bits no client can predict: the OS's random hasher keys, fresh per call.
+fn unguessable() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs()),
+    );
+    hasher.finish()
+}
+
+/// The routes: `/`, `/v1/chat/completions`, `/v1/answers/{id}` (`GET` resumes a kept
+/// answer, `DELETE` stops it), `/mcp`, `/metrics`.
 fn router(app: App) -> Router {
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/v1/chat/completions", post(chat::completions))
+        .route("/v1/answers/{id}", get(chat::resume).delete(chat::stop))
         .route("/mcp", post(mcp::call))
         .route(
             "/metrics",
@@ -344,6 +368,7 @@ pub async fn serve(
         config: Arc::new(config),
         stop,
         answers: Arc::default(),
+        running: store::Running::default(),
     };
     server
         .grace(SHUTDOWN_GRACE)

@@ -51,6 +51,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     streams_open: Gauge,
     tokens_sent: Counter,
+    answers_resumed: Counter,
     generations: Family<Labels, Counter>,
     mcp_calls: Family<Labels, Counter>,
     stream_ends: Family<Labels, Counter>,
@@ -70,6 +71,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("llm");
         let streams_open = Gauge::default();
         let tokens_sent = Counter::default();
+        let answers_resumed = Counter::default();
         let generations = Family::<Labels, Counter>::default();
         let mcp_calls = Family::<Labels, Counter>::default();
         let stream_ends = Family::<Labels, Counter>::default();
@@ -84,6 +86,11 @@ impl Metrics {
             "tokens_sent",
             "Tokens handed to streams",
             tokens_sent.clone(),
+        );
+        registry.register(
+            "answers_resumed",
+            "Kept answers read again (GET /v1/answers/{id})",
+            answers_resumed.clone(),
         );
         registry.register("generations", "Answers by outcome", generations.clone());
         registry.register("mcp_calls", "MCP tool calls by outcome", mcp_calls.clone());
@@ -101,6 +108,7 @@ impl Metrics {
             registry: Arc::new(registry),
             streams_open,
             tokens_sent,
+            answers_resumed,
             generations,
             mcp_calls,
             stream_ends,
@@ -138,6 +146,11 @@ impl Metrics {
         self.tokens_sent.inc();
     }
 
+    /// A kept answer was read again.
+    pub fn answer_resumed(&self) {
+        self.answers_resumed.inc();
+    }
+
     /// An answer ended.
     pub fn generation(&self, end: WorkEnd) {
         self.generations
@@ -168,6 +181,7 @@ impl Metrics {
         Snapshot {
             streams_open: self.streams_open.get(),
             tokens_sent: self.tokens_sent.get(),
+            answers_resumed: self.answers_resumed.get(),
             completed: generations(WorkEnd::Completed),
             cancelled: generations(WorkEnd::Cancelled),
             failed: generations(WorkEnd::Failed),
@@ -184,6 +198,8 @@ pub struct Snapshot {
     pub streams_open: i64,
     /// Tokens handed to streams.
     pub tokens_sent: u64,
+    /// Kept answers read again.
+    pub answers_resumed: u64,
     /// Answers completed.
     pub completed: u64,
     /// Answers cancelled.

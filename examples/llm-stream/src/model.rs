@@ -144,6 +144,7 @@ mod tests {
             stream: true,
             include_usage: true,
             max_tokens,
+            resumable: false,
         }
     }
 

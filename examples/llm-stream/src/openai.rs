@@ -29,6 +29,11 @@ pub struct ChatRequest {
     pub include_usage: bool,
     /// `max_completion_tokens`, or else `max_tokens`: the answer is cut there.
     pub max_tokens: Option<u64>,
+    /// `resumable` (this server's own, with `stream`): keep the answer under its id so
+    /// that a client can resume it (`GET /v1/answers/{id}` with `Last-Event-ID`); the
+    /// generation then goes on when the client leaves, until the answer ends or
+    /// `DELETE /v1/answers/{id}` stops it.
+    pub resumable: bool,
 }
 
 /// One message of the conversation.
@@ -97,12 +102,21 @@ impl ChatRequest {
             Some(max) => Some(max),
             None => optional_count(&object, "max_tokens")?,
         };
+        let resumable = optional_bool(&object, "resumable")?.unwrap_or(false);
+        if resumable && !stream {
+            return Err(ApiError::invalid(
+                "The 'resumable' parameter is only allowed when 'stream' is enabled.",
+                Some("resumable".into()),
+                None,
+            ));
+        }
         Ok(Self {
             model,
             messages,
             stream,
             include_usage,
             max_tokens,
+            resumable,
         })
     }
 
@@ -318,6 +332,27 @@ impl ApiError {
                 None,
                 Some("request_too_large"),
             )
+        }
+    }
+
+    /// A 404: no answer is kept under this id (never was, or it expired).
+    #[must_use]
+    pub fn answer_not_found() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            ..Self::invalid(
+                "No answer is kept under this id.",
+                None,
+                Some("answer_not_found"),
+            )
+        }
+    }
+
+    /// A 500 `server_error`: the answer store failed.
+    pub fn store_failure(message: impl Into<String>) -> Self {
+        Self {
+            code: Some("store_failure"),
+            ..Self::model_failure(message)
         }
     }
 
