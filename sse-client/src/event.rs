@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{StatusCode, Uri, Version};
-use sse_rs_core::decode::MessageEvent;
+use sse_rs_core::decode::{Decoded, MessageEvent};
 
 use crate::Error;
 
@@ -45,6 +45,19 @@ pub enum Event {
     /// A connection ended or failed and the stream will connect again after a
     /// delay (with [`connection_events`](crate::RequestBuilder::connection_events)).
     Reconnecting(Reconnecting),
+}
+
+/// What a relay (`sse_rs::relay::Relay::from_events`) takes: a message, a comment or a
+/// `retry` field as the wire crate's [`Decoded`]; the connection events give `None`.
+impl From<Event> for Option<Decoded> {
+    fn from(event: Event) -> Self {
+        match event {
+            Event::Message(message) => Some(Decoded::Event(message)),
+            Event::Comment(text) => Some(Decoded::Comment(text)),
+            Event::Retry(delay) => Some(Decoded::Retry(delay)),
+            Event::Open(_) | Event::Reconnecting(_) => None,
+        }
+    }
 }
 
 /// A connection that opened an event stream.

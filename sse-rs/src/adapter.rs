@@ -30,7 +30,9 @@ macro_rules! __adapter_reexports {
         #[doc(inline)]
         pub use $crate::shutdown::{Shutdown, ShutdownTrigger};
         #[doc(inline)]
-        pub use $crate::{channel, compress, decode, hub, limit, metrics, resume, shutdown, timer};
+        pub use $crate::{
+            channel, compress, decode, hub, limit, metrics, relay, resume, shutdown, timer,
+        };
         #[doc(inline)]
         pub use $crate::{
             BoxError, Data, EncodedEvent, End, Event, EventFields, EventId, EventType, FieldKind,

@@ -29,7 +29,8 @@
 //!
 //! The root re-exports the wire's vocabulary. The services: `hub` (broadcast and
 //! replay), `channel` (a producer tied to its client), `resume` (answers a client
-//! picks up again after a reload), `limit` (a limit on open
+//! picks up again after a reload), `relay` (an upstream stream passed on to a
+//! client), `limit` (a limit on open
 //! streams), `layer` (tower middleware, feature `tower`), [`shutdown`] (the signal, and
 //! a graceful stop with a deadline), `server` (feature `server`), and [`adapter`] for
 //! what only framework adapters use.
@@ -42,6 +43,7 @@
 //! | `channel` | yes | `channel::channel`: push events from anywhere, learn when the client is gone |
 //! | `limit` | yes | `limit::StreamLimit` and the gate adapters build on |
 //! | `resume` | yes | `resume::Answers`: answers kept under an id, resumed with `Last-Event-ID` after a reload |
+//! | `relay` | yes | `relay::Relay`: an upstream event stream (bytes, a body, or decoded events) passed on to a client, checked and encoded again or byte for byte, with a hook on each event (an LLM gateway) |
 //! | `tower` | no | `layer::SseLayer`: tower middleware (`LastEventId` in extensions, a limit on open streams, shutdown) |
 //! | `signal` | no | `shutdown::os_signal`: Ctrl-C or SIGTERM, for a graceful stop |
 //! | `server` | no | `server::Server`: a hyper 1 server loop with request timeouts (slowloris), `TCP_NODELAY`, a write stall timeout and a stop with a deadline |
@@ -70,6 +72,9 @@ pub mod layer;
 #[cfg(feature = "limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "limit")))]
 pub mod limit;
+#[cfg(feature = "relay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "relay")))]
+pub mod relay;
 #[cfg(feature = "resume")]
 #[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
 pub mod resume;
