@@ -99,13 +99,15 @@ async fn warp_server(reports: Reports, stop: Shutdown) -> SocketAddr {
     serve(warp::service(route)).await
 }
 
-/// How often actix-web's streams write a keep-alive: actix-web notices a client that
-/// left only when it writes to it (actix-web#1313), over HTTP/1.1 and HTTP/2 alike.
-const ACTIX_KEEP_ALIVE: Duration = Duration::from_millis(50);
+/// How often actix-web's streams write a keep-alive: over HTTP/2 actix-web notices a
+/// client that left only when it writes to it (actix-web#1313). Long enough that an
+/// HTTP/1.1 close noticed only by a keep-alive (two writes: 400 ms) fails the test.
+const ACTIX_KEEP_ALIVE: Duration = Duration::from_millis(200);
 
-/// actix-web's own server, HTTP/1.1 and h2c on one port, with `sse_actix`'s
-/// connection hook (which lets an HTTP/1.1 stream see its client close at once) and
-/// a keep-alive every [`ACTIX_KEEP_ALIVE`] (which is how an HTTP/2 stream learns).
+/// actix-web's own server, HTTP/1.1 and h2c on one port, with
+/// `h1_allow_half_closed(false)` (actix-web then reads the socket while it streams, and
+/// ends the connection at the client's end of it) and a keep-alive every
+/// [`ACTIX_KEEP_ALIVE`] (which is how an HTTP/2 stream learns).
 fn actix_server(reports: Reports, stop: Shutdown) -> SocketAddr {
     sse_tests::spawn_actix(move |listener| async move {
         actix_web::HttpServer::new(move || {
@@ -125,6 +127,7 @@ fn actix_server(reports: Reports, stop: Shutdown) -> SocketAddr {
         .workers(1)
         .disable_signals()
         .on_connect(sse_actix::stall_timeout(Duration::from_secs(30)))
+        .h1_allow_half_closed(false)
         .listen_auto_h2c(listener)?
         .run()
         .await
@@ -293,7 +296,7 @@ async fn actix() {
     the_producer_learns_at_once(
         "actix",
         |reports, stop| async move { actix_server(reports, stop) },
-        // HTTP/1.1: the hook's watch of the socket. HTTP/2: the next keep-alive fails
+        // HTTP/1.1: actix-web's read of the socket. HTTP/2: the next keep-alive fails
         // on a reset stream; on a closed connection the kernel takes one more write,
         // and the second fails.
         (PROMPTLY, 2 * ACTIX_KEEP_ALIVE + PROMPTLY),

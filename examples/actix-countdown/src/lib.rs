@@ -77,7 +77,10 @@ pub async fn serve(
                 .disable_signals()
                 .shutdown_timeout(SHUTDOWN_GRACE_SECS)
                 // A client that stops reading loses its connection after 30 s.
-                .on_connect(sse_actix::stall_timeout(std::time::Duration::from_secs(30)));
+                .on_connect(sse_actix::stall_timeout(std::time::Duration::from_secs(30)))
+                // A client that closes its connection ends its stream at once, not at
+                // the next event (actix-web otherwise notices only when it writes).
+                .h1_allow_half_closed(false);
                 // HTTPS: HTTP/2 or HTTP/1.1 by ALPN, with actix-web's own rustls support.
                 let server = match tls {
                     Some(config) => server.listen_rustls_0_23(listener, (*config).clone())?,
