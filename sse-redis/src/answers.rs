@@ -2,7 +2,6 @@
 //! Streams, so that a client that reloads mid-answer resumes on whichever instance the
 //! load balancer sends it to.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -173,11 +172,15 @@ impl RedisAnswers {
             last.clone()
         } else {
             // From the start: after the marker that opens the answer (the hub, asked
-            // for no id, would give live events only).
+            // for no id, would give live events only). A stream that no longer starts
+            // with it was trimmed (the hub's `max_len`): its start is gone.
             let opening = crate::stream::first(&inner.publisher, &key)
                 .await?
                 .ok_or(Error::AnswerNotFound)?;
-            LastEventId::from_bytes(opening.to_string().as_bytes())
+            if !opening.event().is_some_and(|event| is(&event, START_LINE)) {
+                return Err(Error::AnswerGone);
+            }
+            LastEventId::from_bytes(opening.id.to_string().as_bytes())
         };
         let subscription = self.hub.subscribe(&topic, &last).await?;
         Ok(RedisAnswerStream {
@@ -217,8 +220,13 @@ impl RedisAnswerWriter {
     pub async fn send(&mut self, event: Event) -> Result<EntryId, Error> {
         let id = self.hub.publish(&self.topic, event).await?;
         if self.refreshed.elapsed() > self.running_ttl / 2 {
-            expire(&self.hub, &self.topic, self.running_ttl).await?;
-            self.refreshed = tokio::time::Instant::now();
+            // The event is out: a failed refresh is tried again at the next send.
+            match expire(&self.hub, &self.topic, self.running_ttl).await {
+                Ok(()) => self.refreshed = tokio::time::Instant::now(),
+                Err(error) => {
+                    tracing::warn!(%error, topic = self.topic, "could not refresh an answer's TTL")
+                }
+            }
         }
         Ok(id)
     }
@@ -231,11 +239,14 @@ impl RedisAnswerWriter {
     ///
     /// As [`RedisHub::publish`]: the readers may then not know the answer ended.
     pub async fn finish(mut self, last: Option<Event>) -> Result<(), Error> {
-        self.finished = true;
         if let Some(last) = last {
             self.hub.publish(&self.topic, last).await?;
         }
-        end(&self.hub, &self.topic, self.ttl).await
+        end(&self.hub, &self.topic, self.ttl).await?;
+        // Only now: a writer dropped before (this future cancelled, an error above)
+        // still ends the answer from its `Drop`.
+        self.finished = true;
+        Ok(())
     }
 }
 
@@ -263,7 +274,10 @@ impl Drop for RedisAnswerWriter {
 }
 
 /// One client's read of an answer in Redis (see [`RedisAnswers::resume`]): its events
-/// from where the client was, live, ending after the answer's last event.
+/// from where the client was, live, ending after the answer's last event. When events
+/// the client has not seen are gone (the hub's `reset` or `gap`), or the hub ends the
+/// read before the answer's end (its lag policy, a close), it ends with
+/// [`Error::AnswerLost`] instead: never a silent gap or a false end.
 pub struct RedisAnswerStream {
     subscription: Subscription,
     done: bool,
@@ -277,9 +291,12 @@ impl fmt::Debug for RedisAnswerStream {
     }
 }
 
-/// The lines of the markers' types, as the encoder writes them.
+/// The lines of the markers' types, as the encoder writes them, and of the hub's
+/// events that say events were missed.
 const START_LINE: &[u8] = b"event: sse-rs.answer.start\n";
 const END_LINE: &[u8] = b"event: sse-rs.answer.end\n";
+const RESET_LINE: &[u8] = b"event: reset\n";
+const GAP_LINE: &[u8] = b"event: gap\n";
 
 /// Whether `event` has the `event:` line `line` (only the `event` field can make such
 /// a line: data and comments have their own prefixes).
@@ -292,7 +309,7 @@ fn is(event: &EncodedEvent, line: &[u8]) -> bool {
 }
 
 impl Stream for RedisAnswerStream {
-    type Item = Result<EncodedEvent, Infallible>;
+    type Item = Result<EncodedEvent, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
@@ -302,7 +319,16 @@ impl Stream for RedisAnswerStream {
             match std::task::ready!(Pin::new(&mut self.subscription).poll_next(cx)) {
                 Some(Ok(event)) if is(&event, END_LINE) => self.done = true,
                 Some(Ok(event)) if is(&event, START_LINE) => {}
-                other => return Poll::Ready(other),
+                Some(Ok(event)) if is(&event, RESET_LINE) || is(&event, GAP_LINE) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(Error::AnswerLost)));
+                }
+                Some(Ok(event)) => return Poll::Ready(Some(Ok(event))),
+                Some(Err(never)) => match never {},
+                None => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(Error::AnswerLost)));
+                }
             }
         }
     }

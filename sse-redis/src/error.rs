@@ -43,6 +43,13 @@ pub enum Error {
     /// [`RedisAnswers::resume`](crate::RedisAnswers::resume): the `Last-Event-ID` is
     /// not an event of this answer (or no longer kept).
     UnknownLastEventId,
+    /// [`RedisAnswers::resume`](crate::RedisAnswers::resume) from the start: the
+    /// answer's first events are no longer kept (trimmed by the hub's `max_len`).
+    AnswerGone,
+    /// A [`RedisAnswerStream`](crate::RedisAnswerStream) missed events (trimmed, or
+    /// skipped by the hub's lag policy), or was ended by the hub before the answer's
+    /// end: the client should resume from the last event it has.
+    AnswerLost,
 }
 
 impl fmt::Display for Error {
@@ -64,6 +71,10 @@ impl fmt::Display for Error {
             Self::AnswerNotFound => f.write_str("no answer is kept under this id"),
             Self::UnknownLastEventId => {
                 f.write_str("the Last-Event-ID is not an event of this answer")
+            }
+            Self::AnswerGone => f.write_str("the start of this answer is no longer kept"),
+            Self::AnswerLost => {
+                f.write_str("events of this answer were missed, or the read ended before its end")
             }
         }
     }

@@ -49,15 +49,16 @@ pub(crate) async fn last(connection: &ConnectionManager, key: &str) -> Result<En
     Ok(top.first().map_or(EntryId::ZERO, |entry| entry.id))
 }
 
-/// The id of the stream's first entry, if it has one (`XRANGE - + COUNT 1`).
+/// The stream's first entry, if it has one (`XRANGE - + COUNT 1`).
 pub(crate) async fn first(
     connection: &ConnectionManager,
     key: &str,
-) -> Result<Option<EntryId>, Error> {
+) -> Result<Option<Entry>, Error> {
     let mut command = redis::cmd("XRANGE");
     command.arg(key).arg("-").arg("+").arg("COUNT").arg(1);
-    let bottom = parse_range(query(connection, &command).await?)?;
-    Ok(bottom.first().map(|entry| entry.id))
+    Ok(parse_range(query(connection, &command).await?)?
+        .into_iter()
+        .next())
 }
 
 /// One blocking read of at most `count` entries after `cursor` (`XREAD BLOCK`), on a

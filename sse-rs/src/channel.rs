@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -103,25 +102,23 @@ pub struct EventSender {
     end: Arc<EndSlot>,
 }
 
-/// Why the stream ended, written by the body's `on_end`: 0 until then.
+/// Why the stream ended, written by the body's `on_end`; `None` until then.
 #[derive(Debug, Default)]
-struct EndSlot(AtomicU8);
+struct EndSlot(std::sync::Mutex<Option<End>>);
 
 impl EndSlot {
-    const ENDS: [End; 4] = [End::Completed, End::Error, End::Shutdown, End::ClientGone];
-
     fn set(&self, end: End) {
-        let code = Self::ENDS
-            .iter()
-            .position(|known| *known == end)
-            .map_or(0, |i| i + 1);
-        self.0
-            .store(u8::try_from(code).unwrap_or(0), Ordering::Release);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(end);
     }
 
     fn get(&self) -> Option<End> {
-        let code = usize::from(self.0.load(Ordering::Acquire));
-        code.checked_sub(1).and_then(|i| Self::ENDS.get(i).copied())
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -49,6 +49,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -143,18 +144,22 @@ struct Answer {
     first: u64,
     bytes: usize,
     ended: Option<Instant>,
-    /// Readers waiting for the next event or the end.
-    wakers: Vec<Waker>,
+    /// Readers waiting for the next event or the end, each under its number (a
+    /// reader replaces its own, and takes it out when dropped).
+    wakers: Vec<(u64, Waker)>,
     /// Readers open now, and since when none is (tokio's clock, for `abandoned`).
     readers: usize,
     left: tokio::time::Instant,
     attached: Arc<Attached>,
 }
 
-/// What `abandoned` waits on: readers come and go.
+/// What `abandoned` waits on (readers come and go), and the numbers readers get.
+/// Also the answer's identity: a reader whose answer was dropped and whose id was
+/// started again does not read the new one.
 #[derive(Default)]
 struct Attached {
     notify: Notify,
+    readers: AtomicU64,
 }
 
 impl Answer {
@@ -164,7 +169,7 @@ impl Answer {
     }
 
     fn wake(&mut self) {
-        for waker in self.wakers.drain(..) {
+        for (_, waker) in self.wakers.drain(..) {
             waker.wake();
         }
     }
@@ -377,11 +382,13 @@ impl Answers {
         let attached = Arc::clone(&answer.attached);
         drop(state);
         attached.notify.notify_waiters();
+        let reader = attached.readers.fetch_add(1, Ordering::Relaxed);
         Ok(AnswerStream {
             shared: Arc::clone(&self.shared),
             id: key,
             next,
             attached,
+            reader,
             done: false,
         })
     }
@@ -544,9 +551,10 @@ impl Drop for AnswerWriter {
     }
 }
 
-/// A reader that fell behind events the store dropped to stay within its bounds: its
-/// stream ends with this error (the client reconnects, and gets
-/// [`ResumeError::Gone`]).
+/// A reader that fell behind events the store dropped to stay within its bounds, or
+/// whose answer was dropped (expired) before it got to its end: its stream ends with
+/// this error (the client reconnects, and gets [`ResumeError::Gone`] or
+/// [`ResumeError::NotFound`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Lost;
@@ -566,6 +574,8 @@ pub struct AnswerStream {
     id: Arc<str>,
     next: u64,
     attached: Arc<Attached>,
+    // This reader's number among the answer's.
+    reader: u64,
     done: bool,
 }
 
@@ -587,10 +597,15 @@ impl Stream for AnswerStream {
         }
         let shared = Arc::clone(&self.shared);
         let mut state = shared.state();
-        let Some(answer) = state.answers.get_mut(&*self.id) else {
-            // Expired or dropped from under the reader.
+        let answer = state
+            .answers
+            .get_mut(&*self.id)
+            .filter(|answer| Arc::ptr_eq(&answer.attached, &self.attached));
+        let Some(answer) = answer else {
+            // Dropped (expired, or evicted with the store) before this reader got to
+            // its end.
             self.done = true;
-            return Poll::Ready(None);
+            return Poll::Ready(Some(Err(Lost)));
         };
         if self.next < answer.first {
             self.done = true;
@@ -607,12 +622,13 @@ impl Stream for AnswerStream {
             self.done = true;
             return Poll::Ready(None);
         }
-        if !answer
+        match answer
             .wakers
-            .iter()
-            .any(|waker| waker.will_wake(cx.waker()))
+            .iter_mut()
+            .find(|(reader, _)| *reader == self.reader)
         {
-            answer.wakers.push(cx.waker().clone());
+            Some((_, waker)) => waker.clone_from(cx.waker()),
+            None => answer.wakers.push((self.reader, cx.waker().clone())),
         }
         Poll::Pending
     }
@@ -621,11 +637,16 @@ impl Stream for AnswerStream {
 impl Drop for AnswerStream {
     fn drop(&mut self) {
         let mut state = self.shared.state();
-        if let Some(answer) = state.answers.get_mut(&*self.id) {
+        let answer = state
+            .answers
+            .get_mut(&*self.id)
+            .filter(|answer| Arc::ptr_eq(&answer.attached, &self.attached));
+        if let Some(answer) = answer {
             answer.readers = answer.readers.saturating_sub(1);
             if answer.readers == 0 {
                 answer.left = tokio::time::Instant::now();
             }
+            answer.wakers.retain(|(reader, _)| *reader != self.reader);
         }
         drop(state);
         self.attached.notify.notify_waiters();

@@ -175,3 +175,52 @@ async fn an_answer_expires_after_its_ttl_and_a_dropped_writer_ends_it() {
         Err(Error::AnswerNotFound)
     ));
 }
+
+/// Never a silent gap: an answer whose start was trimmed (the hub's `max_len`) cannot
+/// be read from its start, and a read whose replay would not fit the hub's
+/// `replay_bytes` (the hub says `reset`) ends with `AnswerLost`.
+#[tokio::test]
+async fn a_trimmed_start_or_a_reset_is_an_error_not_a_gap() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix("answer-gaps");
+    let hub = |max_len: usize, replay_bytes: usize| {
+        RedisHub::builder(redis::Client::open(url.as_str()).unwrap())
+            .key_prefix(&prefix)
+            .block(Duration::from_millis(200))
+            .max_len(max_len)
+            .replay_bytes(replay_bytes)
+            .connect()
+    };
+    let trimming = RedisAnswers::new(hub(5, 1 << 20).await.unwrap());
+    let mut writer = trimming.start("long").await.unwrap();
+    // `MAXLEN ~` trims whole nodes of 100 entries: well past one.
+    for n in 0..250 {
+        writer
+            .send(Event::default().data(format!("token {n}")))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        trimming.resume("long", &LastEventId::none()).await,
+        Err(Error::AnswerGone)
+    ));
+
+    let small_replay = RedisAnswers::new(hub(10_000, 64).await.unwrap());
+    let mut writer = small_replay.start("wide").await.unwrap();
+    for n in 0..20 {
+        writer
+            .send(Event::default().data(format!("token {n}")))
+            .await
+            .unwrap();
+    }
+    let mut stream = small_replay
+        .resume("wide", &LastEventId::none())
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first, Err(Error::AnswerLost)), "{first:?}");
+    assert!(stream.next().await.is_none());
+}

@@ -177,8 +177,9 @@ pub(crate) async fn resume(
             finish_sse(&app, Sse::new(events), &accept).into_response()
         }
         Err(ResumeFailure::NotFound) => ApiError::answer_not_found().into_response(),
+        Err(ResumeFailure::Gone) => ApiError::answer_gone().into_response(),
         Err(ResumeFailure::UnknownLastEventId) => ApiError::invalid(
-            "The Last-Event-ID is not an event of this answer (or no longer kept).",
+            "The Last-Event-ID is not an event of this answer.",
             None,
             Some("unknown_last_event_id"),
         )

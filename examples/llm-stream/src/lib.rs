@@ -302,24 +302,26 @@ struct App {
 }
 
 impl App {
-    /// A fresh `chatcmpl-` id: a number, and 64 random bits (an id names a kept
-    /// answer, which whoever knows the id can read: it must not be guessed, nor
-    /// collide with another instance's).
+    /// A fresh `chatcmpl-` id: a number, and 128 bits no client can predict (an id
+    /// names a kept answer, which whoever knows the id can read: it must not be
+    /// guessed, nor collide with another instance's).
     fn next_answer_id(&self) -> String {
         let n = self.answers.fetch_add(1, Ordering::Relaxed);
-        format!("chatcmpl-{n:08}{:016x}", unguessable())
+        format!(
+            "chatcmpl-{n:08}{:016x}{:016x}",
+            unguessable(n),
+            unguessable(!n)
+        )
     }
 }
 
-/// 64 bits no client can predict: the OS's random hasher keys, fresh per call.
-fn unguessable() -> u64 {
+/// 64 bits no client can predict: SipHash of `n` under the keys std seeds from the
+/// OS's random source (the example has no dependency for a CSPRNG; a production
+/// server would take its ids from one).
+fn unguessable(n: u64) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs()),
-    );
+    hasher.write_u64(n);
     hasher.finish()
 }
 

@@ -348,6 +348,30 @@ impl ApiError {
         }
     }
 
+    /// A 410: events after the `Last-Event-ID` are no longer kept.
+    #[must_use]
+    pub fn answer_gone() -> Self {
+        Self {
+            status: StatusCode::GONE,
+            ..Self::invalid(
+                "Events of this answer after the Last-Event-ID are no longer kept.",
+                None,
+                Some("answer_gone"),
+            )
+        }
+    }
+
+    /// The last event of a kept answer's stream whose reader missed events: resume
+    /// from the last event received.
+    pub fn answer_lost() -> Self {
+        Self {
+            code: Some("answer_lost"),
+            ..Self::model_failure(
+                "Events of this answer were missed: resume from the last event received.",
+            )
+        }
+    }
+
     /// A 500 `server_error`: the answer store failed.
     pub fn store_failure(message: impl Into<String>) -> Self {
         Self {

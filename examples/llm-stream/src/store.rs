@@ -47,8 +47,10 @@ impl Default for Store {
 pub enum ResumeFailure {
     /// No answer under this id (never, or expired).
     NotFound,
-    /// The `Last-Event-ID` is not an event of the answer (or no longer kept).
+    /// The `Last-Event-ID` is not an event of the answer.
     UnknownLastEventId,
+    /// Events after the `Last-Event-ID` are no longer kept (the store's bounds).
+    Gone,
     /// The store failed (Redis unreachable).
     Store(String),
 }
@@ -87,6 +89,7 @@ impl Store {
             Self::Local(answers) => match answers.resume(id, last) {
                 Ok(stream) => Ok(stream.map(|item| item.map_err(BoxError::from)).boxed()),
                 Err(ResumeError::NotFound) => Err(ResumeFailure::NotFound),
+                Err(ResumeError::Gone) => Err(ResumeFailure::Gone),
                 Err(_) => Err(ResumeFailure::UnknownLastEventId),
             },
             Self::Redis(answers) => match answers.resume(id, last).await {
@@ -95,10 +98,21 @@ impl Store {
                     Err(ResumeFailure::NotFound)
                 }
                 Err(sse_redis::Error::UnknownLastEventId) => Err(ResumeFailure::UnknownLastEventId),
+                Err(sse_redis::Error::AnswerGone) => Err(ResumeFailure::Gone),
                 Err(other) => Err(ResumeFailure::Store(other.to_string())),
             },
         }
     }
+}
+
+/// Whether a stream's error says the reader missed events of a kept answer (it
+/// should resume), not that the model failed.
+pub fn is_lost(error: &BoxError) -> bool {
+    error.downcast_ref::<sse_axum::resume::Lost>().is_some()
+        || matches!(
+            error.downcast_ref::<sse_redis::Error>(),
+            Some(sse_redis::Error::AnswerLost)
+        )
 }
 
 /// The generation's end of a kept answer.

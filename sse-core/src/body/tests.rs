@@ -612,3 +612,28 @@ async fn on_end_tells_an_error_and_a_shutdown_and_calls_every_callback_in_order(
     assert_eq!(seen.lock().unwrap()[0].end, End::Shutdown);
     assert_eq!(*order.lock().unwrap(), [1, 2]);
 }
+
+/// A stream that, when dropped, checks that the body's `on_end` already ran: a producer
+/// that learns from the stream's drop that the client left finds the outcome given.
+#[tokio::test]
+async fn on_end_runs_before_the_stream_is_dropped() {
+    struct Watched(std::sync::Arc<std::sync::Mutex<Vec<Outcome>>>);
+    impl Stream for Watched {
+        type Item = Result<Event, Infallible>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Pending
+        }
+    }
+    impl Drop for Watched {
+        fn drop(&mut self) {
+            assert_eq!(self.0.lock().unwrap().len(), 1, "the stream went first");
+        }
+    }
+    let (seen, record) = outcomes();
+    let body = SseBody::new(Watched(seen.clone())).on_end(record);
+    drop(body);
+    assert_eq!(seen.lock().unwrap()[0].end, End::ClientGone);
+}

@@ -183,3 +183,43 @@ async fn abandoned_waits_for_the_grace_and_a_returning_reader_keeps_it_going() {
         .await
         .is_some());
 }
+
+#[tokio::test]
+async fn a_reader_never_reads_another_answer_under_its_old_id() {
+    let answers = Answers::builder().ttl(Duration::from_millis(20)).build();
+    let writer = answers.start("a").unwrap();
+    writer.send(token("old")).unwrap();
+    let mut stale = answers.resume("a", &last("1")).unwrap();
+    writer.finish(None);
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    // Swept, and the id started again.
+    let again = answers.start("a").unwrap();
+    again.send(token("new")).unwrap();
+    assert_eq!(stale.next().await.unwrap().unwrap_err(), Lost);
+    drop(stale);
+    let reader = answers.resume("a", &LastEventId::none()).unwrap();
+    assert_eq!(
+        again.readers(),
+        1,
+        "the stale reader did not count off the new answer"
+    );
+    drop(reader);
+}
+
+#[tokio::test]
+async fn readers_that_come_and_go_leave_no_waker_behind() {
+    let answers = Answers::new();
+    let writer = answers.start("a").unwrap();
+    for _ in 0..100 {
+        let mut reader = answers.resume("a", &LastEventId::none()).unwrap();
+        assert!(futures_util::future::poll_immediate(reader.next())
+            .await
+            .is_none());
+        assert!(futures_util::future::poll_immediate(reader.next())
+            .await
+            .is_none());
+    }
+    let wakers = answers.shared.state().answers["a"].wakers.len();
+    assert_eq!(wakers, 0);
+    drop(writer);
+}
