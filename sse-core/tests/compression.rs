@@ -196,6 +196,27 @@ async fn ready_events_are_one_frame_finished_when_the_stream_ends() {
     }
 }
 
+/// Events of 1 KiB and more, which an uncompressed body sends each as a frame of its
+/// own (the server writes them from where they were encoded), go together when the
+/// body compresses: the compressor reads them anyway, and one frame is one flush
+/// (with a flush per event, `compare bench --compress gzip` measured 27 bytes and
+/// 2.5x the server CPU per 1 KiB event of the built-ins behind middleware).
+#[tokio::test]
+async fn large_ready_events_are_one_compressed_frame() {
+    let large = |n: u32| Event::default().id(n).data("x".repeat(4096));
+    for coding in CODINGS {
+        let events = stream::iter((1..=5).map(|n| Ok::<_, Infallible>(large(n))));
+        let mut body = SseBody::new(events).compress_with(coding, Compression::new());
+        let frame = next(&mut body).await.unwrap();
+        assert!(
+            next(&mut body).await.is_none(),
+            "{coding}: more than one frame"
+        );
+        let expected: Vec<u8> = (1..=5).flat_map(|n| wire(&large(n))).collect();
+        assert_eq!(decode_all(coding, &frame).unwrap(), expected, "{coding}");
+    }
+}
+
 /// A shutdown's last event is compressed and the stream finished with it.
 #[tokio::test]
 async fn shutdown_sends_the_last_event_and_finishes_the_stream() {

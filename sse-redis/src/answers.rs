@@ -42,7 +42,7 @@ const MAX_ID: usize = 128;
 /// # async fn run() -> Result<(), sse_redis::Error> {
 /// let hub = RedisHub::connect("redis://127.0.0.1:6379/").await?;
 /// let answers = RedisAnswers::new(hub);
-/// let writer = answers.start("answer-7f3a").await?;
+/// let mut writer = answers.start("answer-7f3a").await?;
 /// writer.send(Event::default().data("Hel")).await?;
 /// // On any instance, a reload that saw nothing yet:
 /// let stream = answers.resume("answer-7f3a", &LastEventId::none()).await?;

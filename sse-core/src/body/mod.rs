@@ -386,7 +386,11 @@ where
             return error_after_flush(this.error, this.error_deferred, cx);
         }
 
-        let pass_through = if *this.server_copies {
+        let pass_through = if this.compressor.is_some() {
+            // The compressor reads every frame anyway, and flushes once per frame:
+            // events of any size ready together go as one (one flush, not one each).
+            usize::MAX
+        } else if *this.server_copies {
             PASS_THROUGH_WHERE_COPIED
         } else {
             PASS_THROUGH
