@@ -372,6 +372,23 @@ fn warp_builtin_burst(
     }))
 }
 
+fn actix_web_lab_burst(
+    b: Burst,
+) -> actix_web_lab::sse::Sse<
+    impl Stream<Item = Result<actix_web_lab::sse::Event, Infallible>> + 'static,
+> {
+    use actix_web_lab::sse;
+    let payload = bytestring::ByteString::from(b.payload());
+    let events = stream::iter((1..=b.n).map(move |id| {
+        Ok::<_, Infallible>(sse::Event::Data(
+            sse::Data::new(payload.clone())
+                .id(id.to_string())
+                .event("tick"),
+        ))
+    }));
+    sse::Sse::from_stream(events)
+}
+
 async fn serve_tokio(
     variant: Variant,
     listener: std::net::TcpListener,
@@ -575,16 +592,7 @@ fn serve_actix(variant: Variant, listener: std::net::TcpListener, tls: Tls) -> i
                         if variant == Variant::SseActix {
                             return Either::Left(sse_actix::Sse::new(ours(b)));
                         }
-                        use actix_web_lab::sse;
-                        let payload = bytestring::ByteString::from(b.payload());
-                        let events = stream::iter((1..=b.n).map(move |id| {
-                            Ok::<_, Infallible>(sse::Event::Data(
-                                sse::Data::new(payload.clone())
-                                    .id(id.to_string())
-                                    .event("tick"),
-                            ))
-                        }));
-                        Either::Right(sse::Sse::from_stream(events))
+                        Either::Right(actix_web_lab_burst(b))
                     }),
                 )
                 .route(

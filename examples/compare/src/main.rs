@@ -31,7 +31,9 @@ enum Cmd {
     /// that shows them side by side (the default).
     Live(live::LiveArgs),
     /// Run every variant in alternation and print a Markdown table per event size:
-    /// events/s and the server's CPU time per event (and write JSON).
+    /// events/s and the server's CPU time per event (and write JSON). With
+    /// `--compress gzip|br|zstd`, each variant compresses the way its framework does,
+    /// and the table adds the bytes on the wire per event.
     Bench(bench::BenchArgs),
     /// Fan-out: subscribers on one server, events published once, delivery rate and
     /// latency (p50/p99/max), every variant in alternation.

@@ -16,11 +16,22 @@ async fn start(variant: Variant) -> SocketAddr {
 
 /// [`start`], over HTTPS with `tls` if given.
 async fn start_serving(variant: Variant, tls: compare::Tls) -> SocketAddr {
+    start_with(variant, move |listener| {
+        compare::serve_on(variant, listener, tls)
+    })
+    .await
+}
+
+/// `serve` on a free port of 127.0.0.1, in a thread of its own.
+async fn start_with(
+    variant: Variant,
+    serve: impl FnOnce(std::net::TcpListener) -> std::io::Result<()> + Send + 'static,
+) -> SocketAddr {
     // Bound here and handed over: the tests run in parallel, and a port chosen free
     // and bound later could be another test's server by then.
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || compare::serve_on(variant, listener, tls));
+    std::thread::spawn(move || serve(listener));
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return addr;
@@ -44,6 +55,58 @@ async fn every_variant_serves_the_same_burst() {
         ] {
             let (events, _) = read_burst(addr, burst).await.unwrap();
             assert_eq!(events, burst.n, "{} with {burst:?}", variant.name());
+        }
+    }
+}
+
+/// Compressed, every variant that can serves the same burst, in its framework's
+/// way: the reader checks `Content-Encoding`, decodes, and counts every event.
+/// actix-web-lab's `Sse` answers `Content-Encoding: identity`, which actix-web's
+/// `Compress` leaves alone: the reader says it is not compressed. Those that cannot
+/// compress refuse to serve.
+#[tokio::test]
+async fn every_variant_compresses_the_same_burst_its_own_way() {
+    use compare::compress::{read_burst_compressed, serve_race_on, Encoding, NotCompressed};
+    for coding in [Encoding::Gzip, Encoding::Brotli, Encoding::Zstd] {
+        for variant in Variant::BURST {
+            if variant.compression(coding).is_err() {
+                let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+                assert!(serve_race_on(variant, listener, coding).is_err());
+                continue;
+            }
+            let addr = start_with(variant, move |listener| {
+                serve_race_on(variant, listener, coding)
+            })
+            .await;
+            for burst in [
+                Burst { n: 1, size: 1 },
+                Burst { n: 5000, size: 64 },
+                Burst {
+                    n: 50,
+                    size: 70_000,
+                },
+            ] {
+                let counter = std::sync::atomic::AtomicU64::new(0);
+                let read = read_burst_compressed(addr, burst, coding, &counter).await;
+                let what = format!("{} {} {burst:?}", variant.name(), coding.name());
+                if variant == Variant::ActixWebLab {
+                    let error = read.expect_err(&what);
+                    let not = NotCompressed::of(&error).expect(&what);
+                    assert_eq!(not.got.as_deref(), Some("identity"), "{what}");
+                    continue;
+                }
+                let read = read.expect(&what);
+                assert_eq!(read.events, burst.n, "{what}");
+                assert_eq!(
+                    counter.load(std::sync::atomic::Ordering::Relaxed),
+                    burst.n,
+                    "{what}"
+                );
+                // 50 events of 70 000 bytes of one letter: far less on the wire.
+                if burst.size == 70_000 {
+                    assert!(read.wire_bytes < 50 * 70_000 / 20, "{what}: {read:?}");
+                }
+            }
         }
     }
 }

@@ -4,7 +4,8 @@
 //! - the live summary has a filled row per server (events, gaps, first-event latency
 //!   from the frames; bytes on the wire and open streams from the server side);
 //! - a small race (20 000 events of 64 B on every variant) fills every row with
-//!   numbers, and the ratios on the page are the ones in the tool's JSON;
+//!   numbers, and the ratios on the page are the ones in the tool's JSON; a small
+//!   gzip race adds the bytes on the wire, and says why a variant did not race;
 //! - a small fan-out fills every variant's p50 and p99, and its CPU ratios are the
 //!   JSON's too;
 //! - at 1280 px and at 400 px no element is wider than the viewport, and no frame
@@ -273,6 +274,10 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
         .eval("return document.querySelectorAll('#race-chart svg rect').length;")
         .await;
     assert_eq!(chart, 8, "a bar per variant");
+    let shown = browser
+        .eval("return getComputedStyle(document.querySelector('#race-table thead .wire')).display;")
+        .await;
+    assert_eq!(shown, "none", "no bytes column in an uncompressed race");
 
     // Only the page may start a job, with settings in bounds.
     let client = reqwest::Client::new();
@@ -290,6 +295,51 @@ async fn the_comparison_page_races_every_variant_and_fits_every_screen() {
         .unwrap();
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().starts_with("size:"));
+    let refused = client
+        .post(format!("{url}race?events=20000&size=64&compress=deflate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400, "a coding the race has not");
+    assert!(refused.text().await.unwrap().starts_with("compress:"));
+
+    // A small compressed race: bytes on the wire for every variant that raced, why
+    // for those that did not (the raw writer compresses nothing).
+    run_from_the_page(
+        &browser,
+        "race",
+        &[
+            ("events", "1000"),
+            ("size", "64"),
+            ("rounds", "1"),
+            ("compress", "gzip"),
+        ],
+        Duration::from_secs(300),
+    )
+    .await;
+    let rows = browser.eval(&rows_script("race-table")).await;
+    let report = json(&format!("{url}race.json")).await;
+    let result = &report["results"][0];
+    assert_eq!(result["compress"], "gzip", "{report}");
+    for row in result["rows"].as_array().unwrap() {
+        let name = row["variant"].as_str().unwrap();
+        let cells = &rows[name];
+        if let Some(why) = row["not_raced"].as_str() {
+            assert_eq!(cells["progress"], format!("not raced: {why}"), "{rows}");
+        } else {
+            for key in ["rate", "cpu", "wire"] {
+                assert!(
+                    cells[key].as_str().is_some_and(is_number),
+                    "{name}: {key} not filled: {rows}"
+                );
+            }
+        }
+    }
+    assert_eq!(rows["raw writer"]["wire"], "–", "{rows}");
+    let shown = browser
+        .eval("return getComputedStyle(document.querySelector('#race-table thead .wire')).display;")
+        .await;
+    assert_ne!(shown, "none", "the bytes column of a compressed race");
 
     // A small fan-out: p50 and p99 for every variant.
     run_from_the_page(

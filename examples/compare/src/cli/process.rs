@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use compare::compress::Encoding;
 use compare::Variant;
 
 /// A server process, ended when dropped.
@@ -31,6 +32,23 @@ fn has_taskset() -> bool {
 /// Starts `compare serve` for `variant` over plain HTTP.
 pub(crate) fn start(variant: Variant, pinned: bool) -> std::io::Result<(Server, SocketAddr)> {
     start_variant(variant, None, pinned)
+}
+
+/// Starts `compare serve --compress` for `variant`: its `/burst` compressed with
+/// `coding` (see `compare::compress::serve_race`); identity as [`start`].
+pub(crate) fn start_compressed(
+    variant: Variant,
+    coding: Encoding,
+    pinned: bool,
+) -> std::io::Result<(Server, SocketAddr)> {
+    if coding == Encoding::Identity {
+        return start(variant, pinned);
+    }
+    let value = clap::ValueEnum::to_possible_value(&variant)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
+    let args = ["serve", "--variant", &value, "--compress", coding.name()];
+    start_with(variant.name(), &args, pinned)
 }
 
 /// Starts `compare serve` for `variant`, over HTTPS with `tls` (PEM certificate and

@@ -82,6 +82,7 @@ fn write_report(rounds: usize, out: &Path) -> std::io::Result<()> {
         sizes: sizes.clone(),
         max_bytes: 256 << 20,
         connections: 1,
+        compress: compare::compress::Encoding::Identity,
     };
     let bursts = bench(&Variant::BURST, &plan)?;
     let full_speed = Publish {

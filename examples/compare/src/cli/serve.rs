@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use compare::compress::Encoding;
 use compare::Variant;
 
 use crate::cli::args::Port;
@@ -21,10 +22,18 @@ pub(crate) struct ServeArgs {
     /// The PEM private key of `--tls-cert`.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve only `/burst`, compressed with this coding the way the variant's
+    /// framework does it (used by `bench --compress`; plain HTTP/1.1).
+    #[arg(long, value_enum, default_value = "none", conflicts_with = "tls_cert")]
+    compress: Encoding,
 }
 
-/// Serves `--variant` on the port, over HTTPS with a certificate and key.
+/// Serves `--variant` on the port, over HTTPS with a certificate and key, or its
+/// compressed `/burst`.
 pub(crate) fn run(args: ServeArgs) -> std::io::Result<()> {
+    if args.compress != Encoding::Identity {
+        return compare::compress::serve_race(args.variant, args.port.addr(), args.compress);
+    }
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(sse_rs::server::tls_config(&cert, &key)?),
         _ => None,

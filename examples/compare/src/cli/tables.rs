@@ -69,6 +69,16 @@ impl BurstResult {
         ))
     }
 
+    /// [`paired`](Self::paired) with the reference's name, when both raced (a
+    /// compressed race leaves out a variant that cannot compress).
+    fn raced_pair(&self, ours: Variant, reference: Variant) -> Option<(Variant, (f64, f64))> {
+        let raced = |v| self.row(v).is_some_and(|row| row.not_raced.is_none());
+        if !raced(ours) || !raced(reference) {
+            return None;
+        }
+        Some((reference, self.paired(ours, reference)?))
+    }
+
     /// Median events/s and CPU per event of `variant`.
     fn medians(&self, variant: Variant) -> Option<(f64, f64)> {
         let row = self.row(variant)?;
@@ -95,6 +105,9 @@ pub(crate) fn paired(numerator: &[f64], denominator: &[f64]) -> f64 {
 
 /// The Markdown table of one event size.
 pub(crate) fn burst_table(result: &BurstResult) -> String {
+    if let Some(coding) = result.compress {
+        return compressed_burst_table(result, coding);
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -141,6 +154,62 @@ pub(crate) fn burst_table(result: &BurstResult) -> String {
     out
 }
 
+/// The Markdown table of one event size, raced compressed with `coding`: no raw
+/// writer (it has no compression), the bytes on the wire per event, and each
+/// variant that did not race with why.
+fn compressed_burst_table(result: &BurstResult, coding: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nBursts of {} events of {} per connection, compressed with {coding}, {} connection(s), {} round(s), medians (ratios: the median of each round's ratio){}\n",
+        result.events,
+        size(result.size),
+        result.connections,
+        result.rounds,
+        if result.pinned {
+            ", server on core 0, client on core 1"
+        } else {
+            " (not pinned: no taskset)"
+        }
+    );
+    out.push_str("| variant | compressed by | events/s | server CPU per event | bytes on the wire per event | events/s, ours / built-in | server CPU, built-in / ours |\n");
+    out.push_str("|---|---|---|---|---|---|---|\n");
+    for row in &result.rows {
+        if let Some(why) = &row.not_raced {
+            let _ = writeln!(
+                out,
+                "| {} | not raced: {why} | – | – | – |  |  |",
+                row.variant
+            );
+            continue;
+        }
+        let Some((events, cpu)) = result.medians(row.of) else {
+            continue;
+        };
+        let (vs_rate, vs_cpu) = match row
+            .of
+            .reference()
+            .and_then(|reference| result.raced_pair(row.of, reference))
+        {
+            Some((reference, (rate_ratio, cpu_ratio))) => (
+                format!("{rate_ratio:.2}x {}", reference.name()),
+                less(cpu_ratio),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.1} | {vs_rate} | {vs_cpu} |",
+            row.variant,
+            row.compressed_by.unwrap_or(""),
+            rate(events),
+            nanos(cpu),
+            median(&row.wire_bytes_per_event),
+        );
+    }
+    out
+}
+
 /// The bursts' JSON: every round's figures per variant and, per event size, each of
 /// ours against its built-in reference (`events_per_second`: ours / built-in, `cpu`:
 /// built-in / ours, both the median of the rounds' paired ratios).
@@ -152,8 +221,8 @@ pub(crate) fn burst_json(results: &[BurstResult]) -> serde_json::Value {
                 .rows
                 .iter()
                 .filter_map(|row| {
-                    let reference = row.of.reference()?;
-                    let (rate, cpu) = result.paired(row.of, reference)?;
+                    let (reference, (rate, cpu)) =
+                        result.raced_pair(row.of, row.of.reference()?)?;
                     Some(serde_json::json!({
                         "variant": row.variant, "reference": reference.name(),
                         "events_per_second": finite(rate), "cpu": finite(cpu),

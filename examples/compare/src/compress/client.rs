@@ -1,15 +1,16 @@
 //! The client of the compressed-stream measurements: an HTTP/1.1 response read from
-//! a raw socket as it arrives, de-chunked, decompressed incrementally (flate2,
-//! brotli and zstd streaming decoders fed every chunk as it comes) and decoded as
-//! SSE, noting when each event was decoded and how many bytes carried it.
+//! a raw socket as it arrives, de-chunked and decompressed incrementally (see
+//! `body`) and decoded as SSE, noting when each event was decoded and how many bytes
+//! carried it.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::body::{check_head, request, Dechunk, Inflate};
 use super::Encoding;
 use crate::fanout::now_nanos;
 
@@ -29,49 +30,6 @@ pub struct Received {
     pub decoded_at: Vec<u64>,
 }
 
-/// A decoder fed compressed bytes as they arrive.
-enum Inflate {
-    Identity,
-    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
-    Brotli(Box<brotli::DecompressorWriter<Vec<u8>>>),
-    Zstd(Box<zstd::stream::write::Decoder<'static, Vec<u8>>>),
-}
-
-impl Inflate {
-    fn new(coding: Encoding) -> io::Result<Self> {
-        Ok(match coding {
-            Encoding::Identity => Self::Identity,
-            Encoding::Gzip => Self::Gzip(Box::new(flate2::write::GzDecoder::new(Vec::new()))),
-            Encoding::Brotli => {
-                Self::Brotli(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096)))
-            }
-            Encoding::Zstd => Self::Zstd(Box::new(zstd::stream::write::Decoder::new(Vec::new())?)),
-        })
-    }
-
-    /// Feeds `bytes`; returns what they decode to.
-    fn feed(&mut self, bytes: &[u8]) -> io::Result<Vec<u8>> {
-        match self {
-            Self::Identity => Ok(bytes.to_vec()),
-            Self::Gzip(decoder) => {
-                decoder.write_all(bytes)?;
-                decoder.flush()?;
-                Ok(std::mem::take(decoder.get_mut()))
-            }
-            Self::Brotli(decoder) => {
-                decoder.write_all(bytes)?;
-                decoder.flush()?;
-                Ok(std::mem::take(decoder.get_mut()))
-            }
-            Self::Zstd(decoder) => {
-                decoder.write_all(bytes)?;
-                decoder.flush()?;
-                Ok(std::mem::take(decoder.get_mut()))
-            }
-        }
-    }
-}
-
 /// Requests `path` with `Accept-Encoding: coding` (none for identity) and reads the
 /// whole stream (to its last chunk).
 ///
@@ -85,18 +43,6 @@ pub async fn get_stream(addr: SocketAddr, path: &str, coding: Encoding) -> io::R
         .write_all(request(path, coding, true).as_bytes())
         .await?;
     read(socket, coding, None).await
-}
-
-/// The request head for `path`, accepting `coding` only.
-fn request(path: &str, coding: Encoding, close: bool) -> String {
-    let accept = match coding {
-        Encoding::Identity => String::new(),
-        coding => format!("accept-encoding: {}\r\n", coding.name()),
-    };
-    let close = if close { "connection: close\r\n" } else { "" };
-    format!(
-        "GET {path} HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n{accept}{close}\r\n"
-    )
 }
 
 /// Opens `count` subscriptions to run `run` (`GET /fanout?coding=…&run=…`, accepting
@@ -163,33 +109,17 @@ async fn read(mut socket: TcpStream, coding: Encoding, until: Option<u64>) -> io
         more(&mut socket, &mut scratch, &mut buf).await?;
     };
     check_head(&String::from_utf8_lossy(&buf[..end]), coding)?;
-    buf.drain(..end + 4);
+    let mut body = Dechunk::new(&buf[end + 4..]);
     let mut inflate = Inflate::new(coding)?;
     let mut sse = sse_rs::decode::Decoder::new();
     let mut received = Received::default();
     loop {
-        let mut at = 0;
-        let mut ended = false;
-        while let Some(line) = memchr::memmem::find(&buf[at..], b"\r\n") {
-            let size = std::str::from_utf8(&buf[at..at + line])
-                .ok()
-                .and_then(|size| usize::from_str_radix(size.split(';').next()?.trim(), 16).ok())
-                .ok_or_else(|| io::Error::other("not a chunk size"))?;
-            let frame = line + 2 + size + 2;
-            if buf.len() - at < frame {
-                break;
-            }
-            let data = &buf[at + line + 2..at + line + 2 + size];
-            at += frame;
-            if size == 0 {
-                ended = true;
-                break;
-            }
+        let (wire, ended) = body.chunks(|data| {
             received.chunks += 1;
-            received.body_bytes += size as u64;
+            received.body_bytes += data.len() as u64;
             let plain = inflate.feed(data)?;
             let mut decoded = 0;
-            for item in sse.decode(&plain).map_err(io::Error::other)? {
+            for item in sse.decode(plain).map_err(io::Error::other)? {
                 if let sse_rs::decode::Decoded::Event(_) = item {
                     decoded += 1;
                 }
@@ -199,37 +129,16 @@ async fn read(mut socket: TcpStream, coding: Encoding, until: Option<u64>) -> io
             received
                 .decoded_at
                 .extend(std::iter::repeat_n(now, decoded as usize));
-        }
-        received.wire_bytes += at as u64;
-        buf.drain(..at);
+            Ok(())
+        })?;
+        received.wire_bytes += wire;
         if ended || until.is_some_and(|until| received.events >= until) {
             return Ok(received);
         }
+        buf.clear();
         more(&mut socket, &mut scratch, &mut buf).await?;
+        body.extend(&buf);
     }
-}
-
-/// Checks that the head says `200` and `Content-Encoding: coding` (none for identity).
-fn check_head(head: &str, coding: Encoding) -> io::Result<()> {
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(io::Error::other(format!(
-            "not 200: {}",
-            head.lines().next().unwrap_or("")
-        )));
-    }
-    let encoding = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("content-encoding")
-            .then(|| value.trim().to_ascii_lowercase())
-    });
-    let expected = (coding != Encoding::Identity).then(|| coding.name().to_owned());
-    if encoding != expected {
-        return Err(io::Error::other(format!(
-            "content-encoding {encoding:?}, expected {expected:?}"
-        )));
-    }
-    Ok(())
 }
 
 /// Reads what `socket` has (waiting at most 10 seconds for it) onto `buf`.

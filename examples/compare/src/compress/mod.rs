@@ -1,5 +1,7 @@
 //! Compressed event streams, measured (`compare compress`): the server that
-//! `compare serve-compress` runs and the client that reads it.
+//! `compare serve-compress` runs and the client that reads it. And the compressed
+//! race (`compare bench --compress`): its servers ([`serve_race`], each variant
+//! compressing its framework's way) and its reader ([`read_burst_compressed`]).
 //!
 //! The server (axum 0.8 on `axum::serve`, as `compare bench` serves axum) answers:
 //!
@@ -27,11 +29,17 @@
 //! The production times go to `/times` rather than into the events: a timestamp in
 //! every event would change the very bytes being measured.
 
+mod body;
+mod burst;
 mod client;
 mod payload;
+mod race;
 
+pub use body::NotCompressed;
+pub use burst::{read_burst_compressed, CompressedBurst};
 pub use client::{get_stream, open_subscribers, read_subscriber, Received};
 pub use payload::{Events, Payload};
+pub use race::{serve_race, serve_race_on};
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -50,16 +58,21 @@ use sse_rs::LastEventId;
 
 use crate::fanout::now_nanos;
 
-/// A content coding of the measurements, `identity` included.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+/// A content coding of the measurements, `identity` included (`none` on the
+/// command line, as `bench --compress none`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     /// Not compressed.
+    #[value(name = "none", alias = "identity")]
     Identity,
     /// `gzip`.
     Gzip,
     /// `br`.
     #[serde(rename = "br")]
+    #[value(name = "br")]
     Brotli,
     /// `zstd`.
     Zstd,

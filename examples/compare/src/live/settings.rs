@@ -10,6 +10,9 @@ pub(super) struct RaceQuery {
     size: usize,
     #[serde(default = "one")]
     rounds: usize,
+    /// `none`, or the coding of a compressed race.
+    #[serde(default = "none")]
+    compress: String,
 }
 
 /// The fan-out's settings, from the page.
@@ -30,6 +33,13 @@ fn sixty_four() -> usize {
     64
 }
 
+fn none() -> String {
+    "none".into()
+}
+
+/// The codings a race may be compressed with (`bench --compress`).
+const CODINGS: [&str; 3] = ["gzip", "br", "zstd"];
+
 impl RaceQuery {
     /// The arguments of `compare bench`, or why the settings are refused.
     pub(super) fn args(&self) -> Result<Vec<String>, String> {
@@ -42,9 +52,13 @@ impl RaceQuery {
         if !(1..=5).contains(&self.rounds) {
             return Err("rounds: from 1 to 5".into());
         }
+        let compress = self.compress.as_str();
+        if compress != "none" && !CODINGS.contains(&compress) {
+            return Err("compress: none, gzip, br or zstd".into());
+        }
         // A burst carries at most 256 MiB of data (the tool's bound): fewer events
         // when they are large, never fewer than 1000.
-        Ok(vec![
+        let mut args: Vec<String> = vec![
             "bench".into(),
             "--events".into(),
             self.events.to_string(),
@@ -52,7 +66,12 @@ impl RaceQuery {
             self.size.to_string(),
             "--rounds".into(),
             self.rounds.to_string(),
-        ])
+        ];
+        // Uncompressed: the same command as before there was a choice.
+        if compress != "none" {
+            args.extend(["--compress".into(), compress.into()]);
+        }
+        Ok(args)
     }
 }
 
@@ -101,8 +120,12 @@ mod tests {
             events,
             size,
             rounds,
+            compress: "none".into(),
         };
-        assert!(race(20_000, 64, 1).args().is_ok());
+        assert_eq!(
+            race(20_000, 64, 1).args().unwrap(),
+            ["bench", "--events", "20000", "--sizes", "64", "--rounds", "1"]
+        );
         for (bad, why) in [
             (race(999, 64, 1), "events"),
             (race(3_000_000, 64, 1), "events"),
@@ -112,6 +135,27 @@ mod tests {
             (race(20_000, 64, 6), "rounds"),
         ] {
             assert!(bad.args().unwrap_err().starts_with(why), "{bad:?}");
+        }
+        for coding in ["gzip", "br", "zstd"] {
+            let compressed = RaceQuery {
+                compress: coding.into(),
+                ..race(20_000, 64, 1)
+            };
+            assert_eq!(
+                compressed.args().unwrap()[7..],
+                ["--compress", coding],
+                "{compressed:?}"
+            );
+        }
+        for bad in ["deflate", "identity", "GZIP", "", "gzip,br"] {
+            let refused = RaceQuery {
+                compress: bad.into(),
+                ..race(20_000, 64, 1)
+            };
+            assert!(
+                refused.args().unwrap_err().starts_with("compress"),
+                "{refused:?}"
+            );
         }
         let fan = |subscribers, rate, events, size| FanoutQuery {
             subscribers,
