@@ -58,30 +58,17 @@ fn only(coding: Coding) -> Compression {
     Compression::new().codings([coding])
 }
 
-/// Serves `service` with the core's `Server` (HTTP/1.1 and h2c on one port).
-async fn serve<S, B>(service: S) -> SocketAddr
-where
-    S: tower::Service<sse_rs::server::ServerRequest, Response = http::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<sse_rs::BoxError>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<sse_rs::BoxError>,
-{
-    sse_tests::serve_core(|server| server, service).await
-}
-
 async fn hyper_server(coding: Coding, shared: Shared) -> SocketAddr {
-    serve(tower::service_fn(move |request: http::Request<_>| {
-        let accept = AcceptEncoding::from_headers(request.headers());
-        let response = SseBody::new(events(&shared))
-            .compress(only(coding), &accept)
-            .into_response();
-        async move { Ok::<_, Infallible>(response) }
-    }))
+    sse_tests::serve_core(
+        |server| server,
+        tower::service_fn(move |request: http::Request<_>| {
+            let accept = AcceptEncoding::from_headers(request.headers());
+            let response = SseBody::new(events(&shared))
+                .compress(only(coding), &accept)
+                .into_response();
+            async move { Ok::<_, Infallible>(response) }
+        }),
+    )
     .await
 }
 
@@ -99,7 +86,7 @@ async fn axum_server(coding: Coding, shared: Shared) -> SocketAddr {
         )
         // Compresses every response it may: not one that already has a coding.
         .layer(CompressionLayer::new().compress_when(always));
-    serve(app).await
+    sse_tests::serve_core(|server| server, app).await
 }
 
 async fn warp_server(coding: Coding, shared: Shared) -> SocketAddr {
@@ -111,7 +98,7 @@ async fn warp_server(coding: Coding, shared: Shared) -> SocketAddr {
             sse_warp::Sse::new(events(&shared)).compress(only(coding), &accept)
         },
     );
-    serve(warp::service(route)).await
+    sse_tests::serve_core(|server| server, warp::service(route)).await
 }
 
 /// actix-web's own server, HTTP/1.1 and h2c on one port.
@@ -538,15 +525,18 @@ async fn actix_behind_its_compress_middleware() {
 async fn through_nginx_over_http2_an_initial_comment_opens_the_stream_at_once() {
     for initial in [false, true] {
         let (tx, shared) = channel();
-        let addr = serve(tower::service_fn(move |request: http::Request<_>| {
-            let accept = AcceptEncoding::from_headers(request.headers());
-            let mut body = SseBody::new(events(&shared)).compress(only(Coding::Gzip), &accept);
-            if initial {
-                body = body.initial_event(Event::default().comment("open"));
-            }
-            let response = body.into_response();
-            async move { Ok::<_, Infallible>(response) }
-        }))
+        let addr = sse_tests::serve_core(
+            |server| server,
+            tower::service_fn(move |request: http::Request<_>| {
+                let accept = AcceptEncoding::from_headers(request.headers());
+                let mut body = SseBody::new(events(&shared)).compress(only(Coding::Gzip), &accept);
+                if initial {
+                    body = body.initial_event(Event::default().comment("open"));
+                }
+                let response = body.into_response();
+                async move { Ok::<_, Infallible>(response) }
+            }),
+        )
         .await;
         let Some((tls, uri, _nginx)) = nginx_http2(addr).await else {
             return;
@@ -591,7 +581,7 @@ async fn warps_own_compression_compresses_twice_and_ignores_accept_encoding() {
                 }
             })
             .with(warp::compression::gzip());
-        let addr = serve(warp::service(route)).await;
+        let addr = sse_tests::serve_core(|server| server, warp::service(route)).await;
         if compressed {
             let response = Response::http1(addr).await;
             assert_eq!(response.headers("content-encoding"), ["zstd", "gzip"]);

@@ -48,34 +48,20 @@ fn produce(path: &str, sender: EventSender, reports: Reports) {
     });
 }
 
-/// Serves `service` with the core's `Server` (HTTP/1.1 and h2c) with a short write
-/// stall timeout.
-async fn serve<S, B>(service: S) -> SocketAddr
-where
-    S: tower::Service<sse_rs::server::ServerRequest, Response = http::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<sse_rs::BoxError>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<sse_rs::BoxError>,
-{
-    sse_tests::serve_core(
-        |server| server.write_stall_timeout(Duration::from_millis(500)),
-        service,
-    )
-    .await
+/// The core's `Server` (HTTP/1.1 and h2c) with a short write stall timeout.
+fn short_stall(server: sse_rs::server::Server) -> sse_rs::server::Server {
+    server.write_stall_timeout(Duration::from_millis(500))
 }
-
 async fn hyper_server(reports: Reports, stop: Shutdown) -> SocketAddr {
-    serve(tower::service_fn(move |request: http::Request<_>| {
-        let (sender, body) = sse_rs::channel::body(4);
-        produce(request.uri().path(), sender, reports.clone());
-        let response = body.shutdown(stop.clone(), None).into_response();
-        async move { Ok::<_, Infallible>(response) }
-    }))
+    sse_tests::serve_core(
+        short_stall,
+        tower::service_fn(move |request: http::Request<_>| {
+            let (sender, body) = sse_rs::channel::body(4);
+            produce(request.uri().path(), sender, reports.clone());
+            let response = body.shutdown(stop.clone(), None).into_response();
+            async move { Ok::<_, Infallible>(response) }
+        }),
+    )
     .await
 }
 
@@ -86,7 +72,7 @@ async fn axum_server(reports: Reports, stop: Shutdown) -> SocketAddr {
         let sse = sse.shutdown(stop.clone(), None);
         async move { sse }
     });
-    serve(app).await
+    sse_tests::serve_core(short_stall, app).await
 }
 
 async fn warp_server(reports: Reports, stop: Shutdown) -> SocketAddr {
@@ -96,7 +82,7 @@ async fn warp_server(reports: Reports, stop: Shutdown) -> SocketAddr {
         produce(path.as_str(), sender, reports.clone());
         sse.shutdown(stop.clone(), None)
     });
-    serve(warp::service(route)).await
+    sse_tests::serve_core(short_stall, warp::service(route)).await
 }
 
 /// How often actix-web's streams write a keep-alive: over HTTP/2 actix-web notices a
