@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use tokio::sync::mpsc;
 
-use crate::{BoxError, EncodedEvent, Event, KeepAlive, Sse};
+use crate::{BoxError, Event, KeepAlive, Sse, WriteEvent};
 
 pin_project_lite::pin_project! {
     /// A stream of events that cannot fail, as [`Sse`] takes it: each item `T` becomes
@@ -84,7 +84,7 @@ impl<T> fmt::Debug for ReceiverStream<T> {
 impl<S, T, E> Sse<S>
 where
     S: Stream<Item = Result<T, E>>,
-    T: Into<EncodedEvent>,
+    T: WriteEvent,
     E: Into<BoxError>,
 {
     /// The same as [`Sse::new`], under actix-web-lab's name.
@@ -96,7 +96,7 @@ where
 impl<S> Sse<InfallibleStream<S>>
 where
     S: Stream,
-    S::Item: Into<EncodedEvent>,
+    S::Item: WriteEvent,
 {
     /// Sends the events of a stream that cannot fail (items are events, not results).
     pub fn from_infallible_stream(stream: S) -> Self {
@@ -106,7 +106,7 @@ where
 
 impl<T, E> Sse<ReceiverStream<Result<T, E>>>
 where
-    T: Into<EncodedEvent>,
+    T: WriteEvent,
     E: Into<BoxError>,
 {
     /// Sends what arrives on `receiver`, until every sender is dropped. An `Err` ends
@@ -116,7 +116,7 @@ where
     }
 }
 
-impl<T: Into<EncodedEvent>> Sse<InfallibleStream<ReceiverStream<T>>> {
+impl<T: WriteEvent> Sse<InfallibleStream<ReceiverStream<T>>> {
     /// Sends the events that arrive on `receiver`, until every sender is dropped.
     ///
     /// A sender learns that its client is gone when `send` fails. For a producer that

@@ -102,7 +102,7 @@ sse_rs::__adapter_sse! {
 impl<S, T, E> Responder for Sse<S>
 where
     S: Stream<Item = Result<T, E>> + 'static,
-    T: Into<EncodedEvent> + 'static,
+    T: WriteEvent + 'static,
     E: Into<BoxError> + 'static,
 {
     type Body = SseMessageBody<S>;
@@ -161,7 +161,7 @@ impl<S> fmt::Debug for SseMessageBody<S> {
 impl<S, T, E> MessageBody for SseMessageBody<S>
 where
     S: Stream<Item = Result<T, E>>,
-    T: Into<EncodedEvent>,
+    T: WriteEvent,
     E: Into<BoxError>,
 {
     type Error = Box<dyn std::error::Error>;

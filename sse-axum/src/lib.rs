@@ -108,7 +108,7 @@ sse_rs::__adapter_sse! {
 impl<S, T, E> IntoResponse for Sse<S>
 where
     S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: Into<EncodedEvent> + 'static,
+    T: WriteEvent + 'static,
     E: Into<BoxError> + 'static,
 {
     fn into_response(self) -> Response {

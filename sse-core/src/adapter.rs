@@ -140,15 +140,15 @@ macro_rules! __adapter_accept_encoding {
 macro_rules! __adapter_sse_methods {
     () => {
         /// Sends the events of `stream`: any `Stream<Item = Result<T, E>>` where `T`
-        /// converts into an [`EncodedEvent`] (an `Event`, or
-        /// an event encoded once and shared) and `E` into a boxed error.
+        /// writes events ([`WriteEvent`]: an `Event`, an event encoded once and
+        /// shared, or a type of the app's own) and `E` converts into a boxed error.
         ///
         /// See [`SseBody`] for how events are framed and what the
         /// client sees when the stream fails.
         pub fn new<T, E>(stream: S) -> Self
         where
             S: $crate::adapter::__private::Stream<Item = ::std::result::Result<T, E>>,
-            T: ::std::convert::Into<$crate::EncodedEvent>,
+            T: $crate::WriteEvent,
             E: ::std::convert::Into<$crate::BoxError>,
         {
             Self($crate::SseBody::new(stream))

@@ -24,9 +24,9 @@ pub(crate) struct Fields<'a> {
     pub(crate) data: Option<&'a [u8]>,
 }
 
-/// Encodes one event into one buffer, allocated once for the common single-line case.
-/// `event` and `id` hold no line break (their types check it when they are built).
-pub(crate) fn event(fields: Fields<'_>) -> Bytes {
+/// The most bytes `fields` take on the wire (exact for single-line values): what to
+/// reserve before [`event_into`], so that it writes without growing the buffer.
+pub(crate) fn capacity(fields: &Fields<'_>) -> usize {
     let mut capacity = 1;
     for value in [fields.comment, fields.event, fields.id, fields.data]
         .into_iter()
@@ -37,34 +37,55 @@ pub(crate) fn event(fields: Fields<'_>) -> Bytes {
     if fields.retry.is_some() {
         capacity += 20 + LINE_OVERHEAD;
     }
+    capacity
+}
 
-    let mut buf = BytesMut::with_capacity(capacity);
-    if let Some(comment) = fields.comment {
-        lines(&mut buf, b":", comment);
-    }
-    if let Some(kind) = fields.event {
-        field(&mut buf, b"event: ", kind);
-    }
-    if let Some(id) = fields.id {
-        field(&mut buf, b"id: ", id);
-    }
-    if let Some(retry) = fields.retry {
-        let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
-        field(
-            &mut buf,
-            b"retry: ",
-            itoa::Buffer::new().format(millis).as_bytes(),
-        );
-    }
-    if let Some(data) = fields.data {
-        lines(&mut buf, b"data", data);
-    }
-    buf.put_u8(b'\n');
+/// Encodes one event into one buffer, allocated once for the common single-line case.
+/// `event` and `id` hold no line break (their types check it when they are built).
+pub(crate) fn event(fields: Fields<'_>) -> Bytes {
+    let mut buf = BytesMut::with_capacity(capacity(&fields));
+    event_into(&mut buf, &fields);
     buf.freeze()
 }
 
+/// Encodes one event at the end of `buf` (the body writes events straight into its
+/// frame with this).
+pub(crate) fn event_into(buf: &mut BytesMut, fields: &Fields<'_>) {
+    head_into(buf, fields);
+    if let Some(data) = fields.data {
+        lines(buf, b"data", data);
+    }
+    buf.put_u8(b'\n');
+}
+
+/// Every line of the event before its data.
+pub(crate) fn head_into(buf: &mut BytesMut, fields: &Fields<'_>) {
+    if let Some(comment) = fields.comment {
+        lines(buf, b":", comment);
+    }
+    if let Some(kind) = fields.event {
+        field(buf, b"event: ", kind);
+    }
+    if let Some(id) = fields.id {
+        field(buf, b"id: ", id);
+    }
+    if let Some(retry) = fields.retry {
+        retry_into(buf, retry);
+    }
+}
+
+/// A `retry:` line: whole milliseconds, clamped to `u64::MAX`.
+pub(crate) fn retry_into(buf: &mut BytesMut, retry: std::time::Duration) {
+    let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+    field(
+        buf,
+        b"retry: ",
+        itoa::Buffer::new().format(millis).as_bytes(),
+    );
+}
+
 /// One `name: value\n` line; `value` is known to hold no line break.
-fn field(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
+pub(crate) fn field(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
     buf.put_slice(prefix);
     buf.put_slice(value);
     buf.put_u8(b'\n');

@@ -54,6 +54,11 @@ impl Data {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The text, shared: for the body to send large data without copying it.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Data {
@@ -312,13 +317,18 @@ impl Event {
     /// streams.
     #[must_use]
     pub fn encode(&self) -> EncodedEvent {
-        EncodedEvent(encode::event(encode::Fields {
+        EncodedEvent(encode::event(self.wire_fields()))
+    }
+
+    /// The fields as the encoder reads them.
+    pub(crate) fn wire_fields(&self) -> encode::Fields<'_> {
+        encode::Fields {
             comment: self.comment.as_ref().map(Data::as_bytes),
             event: self.event.as_ref().map(EventType::as_bytes),
             id: self.id.as_ref().map(EventId::as_bytes),
             retry: self.retry,
             data: self.data.as_ref().map(Data::as_bytes),
-        }))
+        }
     }
 }
 

@@ -104,12 +104,14 @@ pub mod metrics;
 mod response;
 pub mod shutdown;
 pub mod timer;
+mod write;
 
-pub use body::{BoxError, End, Outcome, SseBody};
+pub use body::{BoxError, End, EventWriter, FieldId, FieldWriter, Outcome, SseBody};
 pub use event::{Data, EncodedEvent, Event, EventFields};
 pub use field::{EventId, EventType, FieldKind, InvalidField};
 pub use keep_alive::KeepAlive;
 pub use last_event_id::LastEventId;
+pub use write::WriteEvent;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

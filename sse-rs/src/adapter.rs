@@ -35,8 +35,8 @@ macro_rules! __adapter_reexports {
         };
         #[doc(inline)]
         pub use $crate::{
-            BoxError, Data, EncodedEvent, End, Event, EventFields, EventId, EventType, FieldKind,
-            InvalidField, KeepAlive, Outcome, SseBody,
+            BoxError, Data, EncodedEvent, End, Event, EventFields, EventId, EventType, EventWriter,
+            FieldId, FieldKind, FieldWriter, InvalidField, KeepAlive, Outcome, SseBody, WriteEvent,
         };
     };
 }

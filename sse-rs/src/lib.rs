@@ -87,8 +87,9 @@ pub mod shutdown;
 pub use sse_rs_core::{compress, decode, metrics, timer};
 #[doc(inline)]
 pub use sse_rs_core::{
-    BoxError, Data, EncodedEvent, End, Event, EventFields, EventId, EventType, FieldKind,
-    InvalidField, KeepAlive, LastEventId, Outcome, SseBody,
+    BoxError, Data, EncodedEvent, End, Event, EventFields, EventId, EventType, EventWriter,
+    FieldId, FieldKind, FieldWriter, InvalidField, KeepAlive, LastEventId, Outcome, SseBody,
+    WriteEvent,
 };
 
 // The wire's adapter macros, for the adapters of this workspace. Not a public API.

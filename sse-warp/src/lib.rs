@@ -74,7 +74,7 @@ sse_rs::__adapter_sse! {
 impl<S, T, E> Reply for Sse<S>
 where
     S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: Into<EncodedEvent> + 'static,
+    T: WriteEvent + 'static,
     E: Into<BoxError> + 'static,
 {
     fn into_response(self) -> Response {
@@ -91,7 +91,7 @@ where
 pub fn reply<S, T, E>(sse: Sse<S>) -> impl Reply
 where
     S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: Into<EncodedEvent> + 'static,
+    T: WriteEvent + 'static,
     E: Into<BoxError> + 'static,
 {
     sse

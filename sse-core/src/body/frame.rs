@@ -1,10 +1,17 @@
-//! [`FrameBuilder`]: the events that are ready together, made into one frame.
+//! [`EventWriter`]: the events that are ready together, written straight into one
+//! frame.
+
+use std::collections::VecDeque;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// An event at least this large is never copied into a frame: it ends the frame it
-/// would join and goes as a frame of its own, as it was encoded. Copying it would cost
-/// more than the frame it saves (a server writes frames with vectored I/O).
+use crate::encode;
+use crate::event::{EncodedEvent, Event};
+
+/// A shared (pre-encoded) event at least this large is never copied into a frame: it
+/// ends the frame it would join and goes as a piece of its own, as it was encoded.
+/// Copying it would cost more than the frame it saves (a server writes frames with
+/// vectored I/O).
 pub(crate) const PASS_THROUGH: usize = 1024;
 
 /// The same, where the server copies every frame into a write buffer of its own
@@ -12,76 +19,384 @@ pub(crate) const PASS_THROUGH: usize = 1024;
 /// (fewer, larger chunks) and no further (measured with `compare bench`).
 pub(crate) const PASS_THROUGH_WHERE_COPIED: usize = 8 * 1024;
 
-/// Collects the events of one frame. A frame of one event is that event's bytes, not
-/// copied. Small events ready together are copied into one buffer: sized for a full
-/// frame at once while a burst goes on (the previous frame was full), so it never
-/// grows and moves; small at first otherwise, for the usual few events.
-pub(super) struct FrameBuilder {
-    first: Option<Bytes>,
-    pub(super) buf: Option<BytesMut>,
+/// Data at least this long, shared ([`Data`](crate::Data) is a counted reference)
+/// and without a line break, is not copied: the event's head, the data and its end
+/// go as three pieces, which the server writes with one vectored write (or, for
+/// actix-web, copies once into its own buffer: the only copy).
+pub(crate) const SHARED_DATA: usize = 4 * 1024;
+
+/// The most pieces one poll hands over (hyper queues at most 16 buffers per write).
+const MAX_PIECES: usize = 16;
+
+/// What outlives one poll of a body: pieces not handed to the server yet, an event
+/// to send first (the initial event), and the rest of a burst's buffer. Absent
+/// (`None` in the body) while the stream trickles, so an idle body holds no buffer.
+#[derive(Default)]
+pub(super) struct Spill {
+    queue: VecDeque<Bytes>,
+    held: Option<Bytes>,
+    buf: BytesMut,
+}
+
+impl Spill {
+    /// A spill that sends `first` before anything else, coalesced with the events
+    /// ready at that time.
+    pub(super) fn first(first: Bytes) -> Self {
+        Self {
+            held: Some(first),
+            ..Self::default()
+        }
+    }
+
+    /// Whether pieces of a frame wait to be handed over.
+    pub(super) fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Whether nothing is waiting to be sent.
+    pub(super) fn is_empty(&self) -> bool {
+        self.queue.is_empty() && self.held.is_none() && self.buf.is_empty()
+    }
+}
+
+/// Where a body's stream writes the events it has ready: the frame the body sends
+/// next. Given to [`WriteEvent::write_event`](crate::WriteEvent::write_event).
+///
+/// Every way to write keeps the wire format whole: [`event`](EventWriter::event)
+/// writes typed fields (ids and types checked when they were made, data and
+/// comments split on line breaks), [`write`](EventWriter::write) an [`Event`], and
+/// [`encoded`](EventWriter::encoded) an event encoded earlier.
+///
+/// Events are written into one buffer, reused while a burst lasts; a frame of one
+/// shared event is that event's bytes, and large shared data is sent as it is,
+/// between its event's head and end (see [`SseBody`](crate::SseBody#frames)).
+pub struct EventWriter<'a> {
+    spill: &'a mut Option<Box<Spill>>,
+    queue: VecDeque<Bytes>,
+    // Shared bytes not copied yet: they go as they are if nothing joins them.
+    held: Option<Bytes>,
+    buf: BytesMut,
     max: usize,
     pass_through: usize,
+    share_data: bool,
     bursting: bool,
-    full: bool,
+    pub(super) events: usize,
 }
 
-impl FrameBuilder {
+impl<'a> EventWriter<'a> {
     pub(super) fn new(
-        first: Option<Bytes>,
+        spill: &'a mut Option<Box<Spill>>,
         max: usize,
         pass_through: usize,
+        share_data: bool,
         bursting: bool,
     ) -> Self {
+        let (queue, held, buf) = match spill.as_deref_mut() {
+            Some(spill) => (
+                std::mem::take(&mut spill.queue),
+                spill.held.take(),
+                std::mem::take(&mut spill.buf),
+            ),
+            None => (VecDeque::new(), None, BytesMut::new()),
+        };
         Self {
-            first,
-            buf: None,
+            spill,
+            queue,
+            held,
+            buf,
             max,
             pass_through,
+            share_data,
             bursting,
-            full: false,
+            events: 0,
         }
     }
 
+    /// Starts an event, written field by field in the order of the calls; the
+    /// empty line that ends it is written when the returned [`FieldWriter`] is
+    /// dropped.
+    ///
+    /// ```
+    /// use sse_rs_core::{EventType, EventWriter, WriteEvent};
+    ///
+    /// /// A token of an answer, written without an `Event` in between.
+    /// struct Token { n: u64, text: String }
+    ///
+    /// const TOKEN: EventType = EventType::from_static("token");
+    ///
+    /// impl WriteEvent for Token {
+    ///     fn write_event(self, out: &mut EventWriter<'_>) {
+    ///         out.event().id(self.n).event(&TOKEN).data(&self.text);
+    ///     }
+    /// }
+    /// ```
+    pub fn event(&mut self) -> FieldWriter<'_, 'a> {
+        self.events += 1;
+        FieldWriter { out: self }
+    }
+
+    /// Writes `event`, encoded straight into the frame.
+    pub fn write(&mut self, event: &Event) {
+        self.events += 1;
+        let fields = event.wire_fields();
+        if let (true, Some(data)) = (self.share_data, &event.data) {
+            let bytes = data.as_bytes();
+            if bytes.len() >= SHARED_DATA && memchr::memchr2(b'\r', b'\n', bytes).is_none() {
+                // Head, data as it is, end: no copy of the data.
+                let head = encode::capacity(&encode::Fields {
+                    data: None,
+                    ..fields
+                });
+                let buf = self.reserve(head + 6);
+                encode::head_into(buf, &fields);
+                buf.put_slice(b"data: ");
+                self.piece(data.bytes().clone());
+                self.reserve(2).put_slice(b"\n\n");
+                return;
+            }
+        }
+        let capacity = encode::capacity(&fields);
+        encode::event_into(self.reserve(capacity), &fields);
+    }
+
+    /// Writes an event encoded earlier (shared with other streams): copied into the
+    /// frame when small and joined by other events, sent as it is otherwise.
+    pub fn encoded(&mut self, event: EncodedEvent) {
+        self.events += 1;
+        self.shared(event.into_bytes());
+    }
+
+    /// Bytes of whole events, shared: held (not copied) while they are alone.
+    pub(super) fn shared(&mut self, bytes: Bytes) {
+        if bytes.len() >= self.pass_through {
+            self.piece(bytes);
+        } else if self.held.is_none() && self.buf.is_empty() {
+            self.held = Some(bytes);
+        } else {
+            self.reserve(bytes.len()).put_slice(&bytes);
+        }
+    }
+
+    /// Whether the frame is full: no more events should be added to it.
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.held.as_ref().map_or(0, Bytes::len) + self.buf.len() >= self.max
+            || self.queue.len() >= MAX_PIECES
+    }
+
+    /// Whether nothing has been written.
     pub(super) fn is_empty(&self) -> bool {
-        self.first.is_none()
+        self.held.is_none() && self.buf.is_empty() && self.queue.is_empty()
     }
 
-    /// Adds `bytes`, or hands them back when they must start the next frame: the frame
-    /// has no room for them, or they or the frame's first event go alone.
-    pub(super) fn push(&mut self, bytes: Bytes) -> Result<(), Bytes> {
-        let Some(first) = &self.first else {
-            self.first = Some(bytes);
-            return Ok(());
-        };
-        if first.len() >= self.pass_through || bytes.len() >= self.pass_through {
-            return Err(bytes);
+    #[cfg(test)]
+    pub(super) fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Ends the current piece and queues `bytes` after it, as they are.
+    fn piece(&mut self, bytes: Bytes) {
+        self.cut();
+        self.queue.push_back(bytes);
+    }
+
+    /// Queues what was written so far as a piece.
+    fn cut(&mut self) {
+        if let Some(current) = self.current() {
+            self.queue.push_back(current);
         }
-        let len = self.buf.as_ref().map_or(first.len(), BytesMut::len);
-        if len + bytes.len() > self.max {
-            self.full = true;
-            return Err(bytes);
+    }
+
+    /// What was written since the last piece: the held bytes, or the buffer's.
+    fn current(&mut self) -> Option<Bytes> {
+        if let Some(held) = self.held.take() {
+            return Some(held);
         }
-        let (max, bursting) = (self.max, self.bursting);
-        let buf = self.buf.get_or_insert_with(|| {
-            let capacity = if bursting {
-                max
+        (!self.buf.is_empty()).then(|| self.buf.split().freeze())
+    }
+
+    /// The buffer, with room for `additional` bytes more, held bytes copied in first.
+    /// A buffer that would have to move with a large frame in it is cut instead: the
+    /// frame so far goes as a piece, unmoved.
+    fn reserve(&mut self, additional: usize) -> &mut BytesMut {
+        let held = self.held.take();
+        let additional = additional + held.as_ref().map_or(0, Bytes::len);
+        if self.buf.capacity() - self.buf.len() < additional {
+            let slack = self.max / 8;
+            if !self.buf.is_empty()
+                && (self.bursting || self.buf.len() + additional > self.max + slack)
+            {
+                self.queue.push_back(self.buf.split().freeze());
+            }
+            let want = if !self.buf.is_empty() {
+                // A small frame grows: doubling, bounded by the frame's size.
+                (2 * self.buf.capacity()).min(self.max + slack)
+            } else if self.bursting {
+                // A burst: room for a whole frame at once, so it never moves.
+                self.max + slack
             } else {
-                (4 * (len + bytes.len())).max(1024).min(max)
+                // The usual few events.
+                (4 * additional).max(1024).min(self.max + slack)
             };
-            let mut buf = BytesMut::with_capacity(capacity);
-            buf.put_slice(first);
-            buf
-        });
-        buf.put_slice(&bytes);
-        Ok(())
+            let len = self.buf.len();
+            self.buf.reserve(want.max(len + additional) - len);
+        }
+        if let Some(held) = held {
+            self.buf.put_slice(&held);
+        }
+        &mut self.buf
     }
 
-    /// The frame, and whether it ended because it was full.
-    pub(super) fn finish(self) -> (Option<Bytes>, bool) {
-        let frame = match self.buf {
-            Some(buf) => Some(buf.freeze()),
-            None => self.first,
+    /// The next piece to send, if any; what remains waits in the body's spill for
+    /// the next polls. `full`: the frame ended because it was full (a burst goes
+    /// on), so the rest of the buffer is kept for the next frame.
+    pub(super) fn finish(mut self, full: bool) -> Option<Bytes> {
+        let next = if self.queue.is_empty() {
+            self.current()
+        } else {
+            self.cut();
+            self.queue.pop_front()
         };
-        (frame, self.full)
+        if self.queue.is_empty() && !full {
+            // Idle or trickling: nothing kept, the buffer goes with the last piece.
+            *self.spill = None;
+        } else {
+            let spill = self.spill.get_or_insert_with(Box::default);
+            spill.queue = std::mem::take(&mut self.queue);
+            spill.buf = std::mem::take(&mut self.buf);
+        }
+        next
     }
 }
+
+impl std::fmt::Debug for EventWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventWriter")
+            .field("buffered", &self.buf.len())
+            .field("pieces", &self.queue.len())
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The fields of one event being written: see [`EventWriter::event`]. Each call
+/// writes one field (data and comments one line per line of text); the empty line
+/// that ends the event is written when this is dropped, so an event is always whole.
+///
+/// Fields are written in the order of the calls. A field set twice is sent twice:
+/// for `id`, `event` and `retry` the client keeps the last; `data` lines are joined
+/// with a line break.
+#[must_use = "an event is ended when its FieldWriter is dropped"]
+pub struct FieldWriter<'w, 'a> {
+    out: &'w mut EventWriter<'a>,
+}
+
+impl FieldWriter<'_, '_> {
+    /// The `id` field: an integer (written straight into the frame, without an
+    /// [`EventId`](crate::EventId)), or an `&EventId`.
+    pub fn id(&mut self, id: impl FieldId) -> &mut Self {
+        id.write_id(self.out.reserve(4 + 40 + 1));
+        self
+    }
+
+    /// The `event` field (the event's type).
+    pub fn event(&mut self, kind: &crate::EventType) -> &mut Self {
+        let kind = kind.as_bytes();
+        encode::field(self.out.reserve(7 + kind.len() + 1), b"event: ", kind);
+        self
+    }
+
+    /// The `retry` field, whole milliseconds.
+    pub fn retry(&mut self, retry: std::time::Duration) -> &mut Self {
+        encode::retry_into(self.out.reserve(7 + 20 + 1), retry);
+        self
+    }
+
+    /// Data, one `data:` line per line of `text` (split on CRLF, CR or LF).
+    pub fn data(&mut self, text: &str) -> &mut Self {
+        encode::lines(
+            self.out.reserve(6 + text.len() + 1),
+            b"data",
+            text.as_bytes(),
+        );
+        self
+    }
+
+    /// A comment, one `:` line per line of `text`.
+    pub fn comment(&mut self, text: &str) -> &mut Self {
+        encode::lines(self.out.reserve(2 + text.len() + 1), b":", text.as_bytes());
+        self
+    }
+
+    /// Data: `value` serialised as compact JSON straight into the frame (one line:
+    /// compact JSON escapes every line break).
+    ///
+    /// # Errors
+    ///
+    /// When `value` cannot be serialised. Nothing of the data is written then; the
+    /// event still ends (with the fields written before it).
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    pub fn json_data<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<&mut Self, serde_json::Error> {
+        let buf = self.out.reserve(6 + 64 + 1);
+        let start = buf.len();
+        buf.put_slice(b"data: ");
+        match serde_json::to_writer(buf.writer(), value) {
+            Ok(()) => {
+                self.out.buf.put_u8(b'\n');
+                Ok(self)
+            }
+            Err(error) => {
+                self.out.buf.truncate(start);
+                Err(error)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for FieldWriter<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldWriter").finish_non_exhaustive()
+    }
+}
+
+impl Drop for FieldWriter<'_, '_> {
+    fn drop(&mut self) {
+        self.out.reserve(1).put_u8(b'\n');
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// What [`FieldWriter::id`] takes: an integer or an [`EventId`](crate::EventId).
+pub trait FieldId: sealed::Sealed {
+    #[doc(hidden)]
+    fn write_id(self, buf: &mut BytesMut);
+}
+
+impl sealed::Sealed for &crate::EventId {}
+
+impl FieldId for &crate::EventId {
+    fn write_id(self, buf: &mut BytesMut) {
+        encode::field(buf, b"id: ", self.as_bytes());
+    }
+}
+
+macro_rules! field_id_integer {
+    ($($int:ty),*) => {$(
+        impl sealed::Sealed for $int {}
+
+        impl FieldId for $int {
+            fn write_id(self, buf: &mut BytesMut) {
+                encode::field(buf, b"id: ", itoa::Buffer::new().format(self).as_bytes());
+            }
+        }
+    )*};
+}
+
+field_id_integer!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);

@@ -12,6 +12,7 @@ use sync_wrapper::SyncWrapper;
 
 use crate::compress::{AcceptEncoding, Coding, Compression, Compressor};
 use crate::event::{EncodedEvent, Event};
+use crate::write::WriteEvent;
 
 mod frame;
 mod outcome;
@@ -23,7 +24,8 @@ pub use outcome::{End, Outcome};
 
 use crate::keep_alive::{KeepAlive, KeepAliveTimer};
 use crate::metrics::{self, OpenStream};
-use frame::{FrameBuilder, PASS_THROUGH, PASS_THROUGH_WHERE_COPIED};
+pub use frame::{EventWriter, FieldId, FieldWriter};
+use frame::{Spill, PASS_THROUGH, PASS_THROUGH_WHERE_COPIED};
 
 /// A boxed error that is `Send` and `Sync`: the error type of [`SseBody`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -105,9 +107,9 @@ pin_project! {
         stream: SyncWrapper<S>,
         // Boxed, as is `shutdown`: an idle stream's body stays small when they are off.
         keep_alive: Option<Box<KeepAliveTimer>>,
-        // Bytes to send at the start of the next frame: the initial event, or an event
-        // that did not fit into the previous frame.
-        carry: Option<Bytes>,
+        // What one poll left for the next: pieces of a frame not handed over yet, the
+        // initial event, the rest of a burst's buffer. `None` while idle.
+        spill: Option<Box<Spill>>,
         // Rare, so boxed (thin pointers) to keep the body small.
         error: Option<Box<BoxError>>,
         shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
@@ -135,14 +137,14 @@ impl<S> SseBody<S> {
     pub fn new<T, E>(stream: S) -> Self
     where
         S: Stream<Item = Result<T, E>>,
-        T: Into<EncodedEvent>,
+        T: WriteEvent,
         E: Into<BoxError>,
     {
         Self {
             ends: None,
             stream: SyncWrapper::new(stream),
             keep_alive: None,
-            carry: None,
+            spill: None,
             error: None,
             shutdown: None,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
@@ -173,7 +175,7 @@ impl<S> SseBody<S> {
     /// (`Event::default().retry(..)`), or to get a byte on the wire immediately: some
     /// HTTP/2 proxies hold the response headers until the first body byte.
     pub fn initial_event(mut self, event: impl Into<EncodedEvent>) -> Self {
-        self.carry = Some(event.into().into_bytes());
+        self.spill = Some(Box::new(Spill::first(event.into().into_bytes())));
         self
     }
 
@@ -314,7 +316,7 @@ impl<S> SseBody<S> {
 impl<S, T, E> SseBody<S>
 where
     S: Stream<Item = Result<T, E>>,
-    T: Into<EncodedEvent>,
+    T: WriteEvent,
     E: Into<BoxError>,
 {
     fn poll_bytes(
@@ -346,7 +348,9 @@ where
             let compressed = match next {
                 // The stream is over after this frame: finish in it.
                 Some(Ok(frame)) => {
-                    let last = *this.done && this.carry.is_none() && this.error.is_none();
+                    let last = *this.done
+                        && this.spill.as_ref().is_none_or(|spill| spill.is_empty())
+                        && this.error.is_none();
                     compressor.frame(&frame, last)
                 }
                 // No trailer after an error: the response is cut off anyway.
@@ -366,7 +370,7 @@ where
                 Ok(bytes) => return Poll::Ready(Some(Ok(bytes))),
                 Err(error) => {
                     *this.done = true;
-                    *this.carry = None;
+                    *this.spill = None;
                     *this.error = None;
                     if let Some(watch) = watch(this.ends) {
                         watch.end(End::Error);
@@ -382,7 +386,9 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
         let mut this = self.project();
-        if this.error.is_some() {
+        // Pieces of an earlier frame go first, before an error or the end.
+        let queued = this.spill.as_ref().is_some_and(|spill| spill.has_queued());
+        if !queued && this.error.is_some() {
             return error_after_flush(this.error, this.error_deferred, cx);
         }
 
@@ -395,38 +401,31 @@ where
         } else {
             PASS_THROUGH
         };
-        let mut frame = FrameBuilder::new(
-            this.carry.take(),
+        let mut out = EventWriter::new(
+            this.spill,
             *this.max_frame_size,
             pass_through,
+            this.compressor.is_none(),
             *this.bursting,
         );
         let mut stream = this.stream.as_mut().get_pin_mut();
-        let fired = match this.shutdown.as_mut() {
-            Some(shutdown) => shutdown.0.get_mut().as_mut().poll(cx).is_ready(),
-            None => false,
-        };
+        let fired = !queued
+            && match this.shutdown.as_mut() {
+                Some(shutdown) => shutdown.0.get_mut().as_mut().poll(cx).is_ready(),
+                None => false,
+            };
         if fired {
             *this.done = true;
             if let Some(watch) = watch(this.ends) {
                 watch.end(End::Shutdown);
             }
             if let Some(last) = this.shutdown.take().and_then(|shutdown| shutdown.1) {
-                if let Err(overflow) = frame.push(last) {
-                    *this.carry = Some(overflow);
-                }
+                out.shared(last);
             }
         }
-        let mut events = 0;
-        while !*this.done {
+        while !queued && !*this.done && !out.is_full() {
             match stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(event))) => {
-                    events += 1;
-                    if let Err(overflow) = frame.push(event.into().into_bytes()) {
-                        *this.carry = Some(overflow);
-                        break;
-                    }
-                }
+                Poll::Ready(Some(Ok(item))) => item.write_event(&mut out),
                 Poll::Ready(Some(Err(error))) => {
                     *this.done = true;
                     if let Some(watch) = watch(this.ends) {
@@ -436,13 +435,11 @@ where
                     metrics::count_stream_error(&*error);
                     match this.ends.as_mut().and_then(|ends| ends.on_error.take()) {
                         Some(handler) => {
-                            let last = (handler.into_inner())(error).encode().into_bytes();
-                            if let Err(overflow) = frame.push(last) {
-                                *this.carry = Some(overflow);
-                            }
+                            out.shared((handler.into_inner())(error).encode().into_bytes());
                         }
-                        None if frame.is_empty() && !*this.sent => {
-                            return Poll::Ready(Some(Err(error)))
+                        None if out.is_empty() && !*this.sent => {
+                            drop(out.finish(false));
+                            return Poll::Ready(Some(Err(error)));
                         }
                         None => *this.error = Some(Box::new(error)),
                     }
@@ -453,25 +450,29 @@ where
                         watch.end(End::Completed);
                     }
                     if let Some(last) = this.ends.as_mut().and_then(|ends| ends.end_event.take()) {
-                        if let Err(overflow) = frame.push(last) {
-                            *this.carry = Some(overflow);
-                        }
+                        out.shared(last);
                     }
                 }
                 Poll::Pending => break,
             }
         }
 
-        let (bytes, full) = frame.finish();
+        let full = if queued {
+            *this.bursting
+        } else {
+            out.is_full()
+        };
+        let events = out.events;
+        let bytes = out.finish(full);
         *this.bursting = full;
         if let Some(watch) = watch(this.ends) {
-            watch.events(events);
+            watch.events(events as u64);
         }
         if let Some(bytes) = bytes {
             if let Some(keep_alive) = this.keep_alive {
                 keep_alive.reset();
             }
-            metrics::count_frame(events, bytes.len());
+            metrics::count_frame(events as u64, bytes.len());
             *this.sent = true;
             return Poll::Ready(Some(Ok(bytes)));
         }
@@ -531,7 +532,7 @@ fn error_after_flush(
 impl<S, T, E> Body for SseBody<S>
 where
     S: Stream<Item = Result<T, E>>,
-    T: Into<EncodedEvent>,
+    T: WriteEvent,
     E: Into<BoxError>,
 {
     type Data = Bytes;
@@ -547,7 +548,7 @@ where
 
     fn is_end_stream(&self) -> bool {
         self.done
-            && self.carry.is_none()
+            && self.spill.as_ref().is_none_or(|spill| spill.is_empty())
             && self.error.is_none()
             && self.compressor.as_ref().is_none_or(|c| c.is_done())
     }
@@ -561,7 +562,7 @@ where
 impl<S, T, E> Stream for SseBody<S>
 where
     S: Stream<Item = Result<T, E>>,
-    T: Into<EncodedEvent>,
+    T: WriteEvent,
     E: Into<BoxError>,
 {
     type Item = Result<Bytes, BoxError>;

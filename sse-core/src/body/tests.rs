@@ -178,14 +178,11 @@ async fn a_burst_gets_whole_frames_at_once_and_a_trickle_small_ones() {
     let _ = next_ready(&mut body).await.unwrap();
     assert!(body.bursting, "a full frame did not start a burst");
     let builder = |bursting| {
-        let mut frame = FrameBuilder::new(
-            Some(event(1).encode().into_bytes()),
-            100 * one,
-            PASS_THROUGH,
-            bursting,
-        );
-        frame.push(event(2).encode().into_bytes()).unwrap();
-        frame.buf.as_ref().map_or(0, BytesMut::capacity)
+        let mut spill = None;
+        let mut out = EventWriter::new(&mut spill, 100 * one, PASS_THROUGH, true, bursting);
+        out.write(&event(1));
+        out.write(&event(2));
+        out.buffer_capacity()
     };
     assert!(builder(true) >= 100 * one);
     assert!(builder(false) < 100 * one);
