@@ -85,6 +85,7 @@ pub(crate) fn retry_into(buf: &mut BytesMut, retry: std::time::Duration) {
 }
 
 /// One `name: value\n` line; `value` is known to hold no line break.
+#[inline]
 pub(crate) fn field(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
     buf.put_slice(prefix);
     buf.put_slice(value);
@@ -94,7 +95,20 @@ pub(crate) fn field(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
 /// Writes `text` as one line per piece between line breaks (CRLF, CR or LF each count
 /// once). Each line is `name: piece\n`; for comments (`name` = `:`), an empty piece is
 /// written as a bare `:\n`.
+#[inline]
 pub(crate) fn lines(buf: &mut BytesMut, name: &[u8], text: &[u8]) {
+    // The usual case, one line of data: no per-line bookkeeping.
+    if name == b"data" && memchr::memchr2(b'\r', b'\n', text).is_none() {
+        buf.put_slice(b"data: ");
+        buf.put_slice(text);
+        buf.put_u8(b'\n');
+        return;
+    }
+    split_lines(buf, name, text);
+}
+
+/// [`lines`] for text with line breaks, and for comments.
+fn split_lines(buf: &mut BytesMut, name: &[u8], text: &[u8]) {
     let is_comment = name == b":";
     let line = |buf: &mut BytesMut, piece: &[u8]| {
         buf.put_slice(name);

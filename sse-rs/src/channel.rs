@@ -14,7 +14,7 @@ use futures_core::Stream;
 use sse_rs_core::End;
 use tokio::sync::mpsc;
 
-use crate::{BoxError, EncodedEvent, SseBody};
+use crate::{BoxError, EncodedEvent, Event, EventWriter, SseBody, WriteEvent};
 
 /// A bounded channel of events: the [`EventSender`] goes to the code that produces
 /// events, the [`EventReceiver`] into an [`SseBody`] or an adapter's
@@ -97,7 +97,7 @@ pub fn body(capacity: usize) -> (EventSender, SseBody<EventReceiver>) {
 /// The sending half of [`channel`]. Cheap to clone.
 #[derive(Clone)]
 pub struct EventSender {
-    tx: mpsc::Sender<Result<EncodedEvent, BoxError>>,
+    tx: mpsc::Sender<Result<Queued, BoxError>>,
     // Why the stream ended, once the body made by `body` knows.
     end: Arc<EndSlot>,
 }
@@ -136,12 +136,14 @@ impl fmt::Display for Disconnected {
 impl std::error::Error for Disconnected {}
 
 impl EventSender {
-    /// Sends an event, waiting while the channel is full.
+    /// Sends an event, waiting while the channel is full. An [`Event`] is encoded by
+    /// the body, straight into the frame it sends (no buffer of its own); an
+    /// [`EncodedEvent`] is sent as it is.
     ///
     /// # Errors
     ///
     /// When the client is gone.
-    pub async fn send(&self, event: impl Into<EncodedEvent>) -> Result<(), Disconnected> {
+    pub async fn send(&self, event: impl Into<Queued>) -> Result<(), Disconnected> {
         self.tx
             .send(Ok(event.into()))
             .await
@@ -196,7 +198,7 @@ impl fmt::Debug for EventSender {
 
 /// The receiving half of [`channel`]: a stream of events that ends when every sender
 /// is dropped.
-pub struct EventReceiver(mpsc::Receiver<Result<EncodedEvent, BoxError>>);
+pub struct EventReceiver(mpsc::Receiver<Result<Queued, BoxError>>);
 
 impl fmt::Debug for EventReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -205,10 +207,61 @@ impl fmt::Debug for EventReceiver {
 }
 
 impl Stream for EventReceiver {
-    type Item = Result<EncodedEvent, BoxError>;
+    type Item = Result<Queued, BoxError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.0.poll_recv(cx)
+    }
+}
+
+/// An event in a [`channel`], as it was sent: an [`Event`] (encoded by the body,
+/// straight into its frame) or an [`EncodedEvent`]. What [`EventSender::send`] takes
+/// (`Event`, `&Event` and `EncodedEvent` convert into it) and [`EventReceiver`]
+/// yields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queued(QueuedKind);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum QueuedKind {
+    Event(Event),
+    Encoded(EncodedEvent),
+}
+
+impl Queued {
+    /// The event's wire form (encodes an [`Event`]).
+    #[must_use]
+    pub fn encode(&self) -> EncodedEvent {
+        match &self.0 {
+            QueuedKind::Event(event) => event.encode(),
+            QueuedKind::Encoded(encoded) => encoded.clone(),
+        }
+    }
+}
+
+impl From<Event> for Queued {
+    fn from(event: Event) -> Self {
+        Self(QueuedKind::Event(event))
+    }
+}
+
+impl From<&Event> for Queued {
+    fn from(event: &Event) -> Self {
+        Self::from(event.clone())
+    }
+}
+
+impl From<EncodedEvent> for Queued {
+    fn from(event: EncodedEvent) -> Self {
+        Self(QueuedKind::Encoded(event))
+    }
+}
+
+impl WriteEvent for Queued {
+    fn write_event(self, out: &mut EventWriter<'_>) {
+        match self.0 {
+            QueuedKind::Event(event) => out.write(&event),
+            QueuedKind::Encoded(encoded) => out.encoded(encoded),
+        }
     }
 }
 

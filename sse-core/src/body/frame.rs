@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::encode;
-use crate::event::{EncodedEvent, Event};
+use crate::event::{Data, EncodedEvent, Event};
 
 /// A shared (pre-encoded) event at least this large is never copied into a frame: it
 /// ends the frame it would join and goes as a piece of its own, as it was encoded.
@@ -19,7 +19,7 @@ pub(crate) const PASS_THROUGH: usize = 1024;
 /// (fewer, larger chunks) and no further (measured with `compare bench`).
 pub(crate) const PASS_THROUGH_WHERE_COPIED: usize = 8 * 1024;
 
-/// Data at least this long, shared ([`Data`](crate::Data) is a counted reference)
+/// Data at least this long, shared ([`Data`] is a counted reference)
 /// and without a line break, is not copied: the event's head, the data and its end
 /// go as three pieces, which the server writes with one vectored write (or, for
 /// actix-web, copies once into its own buffer: the only copy).
@@ -130,6 +130,7 @@ impl<'a> EventWriter<'a> {
     ///     }
     /// }
     /// ```
+    #[inline]
     pub fn event(&mut self) -> FieldWriter<'_, 'a> {
         self.events += 1;
         FieldWriter { out: self }
@@ -139,24 +140,37 @@ impl<'a> EventWriter<'a> {
     pub fn write(&mut self, event: &Event) {
         self.events += 1;
         let fields = event.wire_fields();
-        if let (true, Some(data)) = (self.share_data, &event.data) {
-            let bytes = data.as_bytes();
-            if bytes.len() >= SHARED_DATA && memchr::memchr2(b'\r', b'\n', bytes).is_none() {
-                // Head, data as it is, end: no copy of the data.
+        match &event.data {
+            Some(data) if self.shares(data) => {
                 let head = encode::capacity(&encode::Fields {
                     data: None,
                     ..fields
                 });
-                let buf = self.reserve(head + 6);
-                encode::head_into(buf, &fields);
-                buf.put_slice(b"data: ");
-                self.piece(data.bytes().clone());
-                self.reserve(2).put_slice(b"\n\n");
-                return;
+                encode::head_into(self.reserve(head), &fields);
+                self.shared_data_line(data);
+                self.reserve(1).put_u8(b'\n');
+            }
+            _ => {
+                let capacity = encode::capacity(&fields);
+                encode::event_into(self.reserve(capacity), &fields);
             }
         }
-        let capacity = encode::capacity(&fields);
-        encode::event_into(self.reserve(capacity), &fields);
+    }
+
+    /// Whether `data` is sent as it is rather than copied: large, shared, one line.
+    #[inline]
+    fn shares(&self, data: &Data) -> bool {
+        let bytes = data.as_bytes();
+        self.share_data
+            && bytes.len() >= SHARED_DATA
+            && memchr::memchr2(b'\r', b'\n', bytes).is_none()
+    }
+
+    /// One `data:` line whose text goes as a piece of its own, not copied.
+    fn shared_data_line(&mut self, data: &Data) {
+        self.reserve(6).put_slice(b"data: ");
+        self.piece(data.bytes().clone());
+        self.reserve(1).put_u8(b'\n');
     }
 
     /// Writes an event encoded earlier (shared with other streams): copied into the
@@ -216,9 +230,19 @@ impl<'a> EventWriter<'a> {
     }
 
     /// The buffer, with room for `additional` bytes more, held bytes copied in first.
-    /// A buffer that would have to move with a large frame in it is cut instead: the
-    /// frame so far goes as a piece, unmoved.
+    #[inline]
     fn reserve(&mut self, additional: usize) -> &mut BytesMut {
+        if self.held.is_none() && self.buf.capacity() - self.buf.len() >= additional {
+            return &mut self.buf;
+        }
+        self.make_room(additional)
+    }
+
+    /// [`reserve`](Self::reserve) when the buffer has no room (or bytes are held). A
+    /// buffer that would have to move with a large frame in it is cut instead: the
+    /// frame so far goes as a piece, unmoved.
+    #[inline(never)]
+    fn make_room(&mut self, additional: usize) -> &mut BytesMut {
         let held = self.held.take();
         let additional = additional + held.as_ref().map_or(0, Bytes::len);
         if self.buf.capacity() - self.buf.len() < additional {
@@ -294,12 +318,14 @@ pub struct FieldWriter<'w, 'a> {
 impl FieldWriter<'_, '_> {
     /// The `id` field: an integer (written straight into the frame, without an
     /// [`EventId`](crate::EventId)), or an `&EventId`.
+    #[inline]
     pub fn id(&mut self, id: impl FieldId) -> &mut Self {
         id.write_id(self.out.reserve(4 + 40 + 1));
         self
     }
 
     /// The `event` field (the event's type).
+    #[inline]
     pub fn event(&mut self, kind: &crate::EventType) -> &mut Self {
         let kind = kind.as_bytes();
         encode::field(self.out.reserve(7 + kind.len() + 1), b"event: ", kind);
@@ -313,6 +339,7 @@ impl FieldWriter<'_, '_> {
     }
 
     /// Data, one `data:` line per line of `text` (split on CRLF, CR or LF).
+    #[inline]
     pub fn data(&mut self, text: &str) -> &mut Self {
         encode::lines(
             self.out.reserve(6 + text.len() + 1),
@@ -322,7 +349,22 @@ impl FieldWriter<'_, '_> {
         self
     }
 
+    /// Data shared with other events or streams ([`Data`] is a counted reference):
+    /// large data without a line break is sent as it is, between the event's head and
+    /// its end, never copied; smaller data is written like [`data`](Self::data).
+    #[inline]
+    pub fn shared_data(&mut self, data: &Data) -> &mut Self {
+        if self.out.shares(data) {
+            self.out.shared_data_line(data);
+        } else {
+            let text = data.as_bytes();
+            encode::lines(self.out.reserve(6 + text.len() + 1), b"data", text);
+        }
+        self
+    }
+
     /// A comment, one `:` line per line of `text`.
+    #[inline]
     pub fn comment(&mut self, text: &str) -> &mut Self {
         encode::lines(self.out.reserve(2 + text.len() + 1), b":", text.as_bytes());
         self
@@ -364,6 +406,7 @@ impl std::fmt::Debug for FieldWriter<'_, '_> {
 }
 
 impl Drop for FieldWriter<'_, '_> {
+    #[inline]
     fn drop(&mut self) {
         self.out.reserve(1).put_u8(b'\n');
     }
@@ -382,6 +425,7 @@ pub trait FieldId: sealed::Sealed {
 impl sealed::Sealed for &crate::EventId {}
 
 impl FieldId for &crate::EventId {
+    #[inline]
     fn write_id(self, buf: &mut BytesMut) {
         encode::field(buf, b"id: ", self.as_bytes());
     }
@@ -392,6 +436,7 @@ macro_rules! field_id_integer {
         impl sealed::Sealed for $int {}
 
         impl FieldId for $int {
+            #[inline]
             fn write_id(self, buf: &mut BytesMut) {
                 encode::field(buf, b"id: ", itoa::Buffer::new().format(self).as_bytes());
             }
