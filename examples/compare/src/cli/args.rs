@@ -5,12 +5,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use compare::Variant;
 
+use crate::cli::racer::Racer;
+
 /// `--only`: which variants to run (`bench`, `fanout`, `memory`).
 #[derive(Clone, clap::Args)]
 pub(crate) struct Only {
-    /// Only these variants (default: all).
+    /// Only these variants (default: all; `go-net-http` only when named).
     #[arg(long, value_enum)]
-    pub(crate) only: Vec<Variant>,
+    pub(crate) only: Vec<Racer>,
 }
 
 impl Only {
@@ -22,15 +24,17 @@ impl Only {
         } else {
             self.only
                 .into_iter()
+                .filter_map(Racer::variant)
                 .filter(|v| v.serves_fanout())
                 .collect()
         }
     }
 
-    /// The variants named with `--only`, or every variant that serves bursts.
-    pub(crate) fn or_every_burst(self) -> Vec<Variant> {
+    /// The variants named with `--only`, or every variant that serves bursts: not
+    /// Go's net/http, which the page's race (this default) does not show.
+    pub(crate) fn or_every_burst(self) -> Vec<Racer> {
         if self.only.is_empty() {
-            Variant::BURST.to_vec()
+            Variant::BURST.map(Racer::Variant).to_vec()
         } else {
             self.only
         }

@@ -9,11 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use compare::compress::{read_burst_compressed, Encoding, NotCompressed};
-use compare::{read_burst, read_burst_counted, Burst, Variant};
+use compare::{read_burst, read_burst_counted, Burst};
 
 use crate::cli::args::Only;
+use crate::cli::go;
 use crate::cli::output::{emit, json_lines, progress, reporting, set_json_lines, write_json_to};
-use crate::cli::process::{client_runtime, pin_client, start_compressed};
+use crate::cli::process::{client_runtime, pin_client};
+use crate::cli::racer::Racer;
 use crate::cli::tables;
 
 /// The arguments of `compare bench`.
@@ -93,7 +95,7 @@ pub(crate) struct BenchPlan {
 pub(crate) struct BurstRow {
     pub(crate) variant: &'static str,
     #[serde(skip)]
-    pub(crate) of: Variant,
+    pub(crate) of: Racer,
     pub(crate) events_per_second: Vec<f64>,
     /// The server's CPU time per event, in nanoseconds.
     pub(crate) cpu_ns_per_event: Vec<f64>,
@@ -132,11 +134,19 @@ fn events_for(size: usize, events: u64, max_bytes: usize) -> u64 {
 }
 
 /// Runs `plan` against every variant in alternation, one server per variant and
-/// round; one result per event size.
-pub(crate) fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<Vec<BurstResult>> {
+/// round; one result per event size. Go's net/http races only where `go` builds it
+/// (one line says why not).
+pub(crate) fn bench(variants: &[Racer], plan: &BenchPlan) -> std::io::Result<Vec<BurstResult>> {
     let pinned = pin_client();
     let runtime = client_runtime()?;
     let compressed = plan.compress != Encoding::Identity;
+    let mut variants = variants.to_vec();
+    if !compressed && variants.contains(&Racer::GoNetHttp) {
+        if let Err(why) = go::program() {
+            skipped(Racer::GoNetHttp, why);
+            variants.retain(|&v| v != Racer::GoNetHttp);
+        }
+    }
     let mut results: Vec<BurstResult> = plan
         .sizes
         .iter()
@@ -181,7 +191,7 @@ pub(crate) fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<V
                 continue;
             }
             // One server per variant and round, for every size in turn.
-            let (server, addr) = start_compressed(variant, plan.compress, pinned)?;
+            let (server, addr) = variant.start(plan.compress, pinned)?;
             let pid = server.0.id();
             for r in 0..results.len() {
                 let result = &results[r];
@@ -249,7 +259,7 @@ pub(crate) fn bench(variants: &[Variant], plan: &BenchPlan) -> std::io::Result<V
 
 /// Says that `variant` does not race, and why (a line of `--json-lines`, or on
 /// stderr).
-fn skipped(variant: Variant, why: &str) {
+fn skipped(variant: Racer, why: &str) {
     if json_lines() {
         emit(&serde_json::json!({
             "kind": "skipped", "variant": variant.name(), "why": why,
@@ -266,7 +276,7 @@ type Measured = (f64, f64, Option<f64>);
 /// (process `pid`), after a warm-up: compressed with `plan.compress`, or read as the
 /// uncompressed race always read it.
 async fn race(
-    variant: Variant,
+    variant: Racer,
     round: usize,
     addr: std::net::SocketAddr,
     pid: u32,

@@ -3,6 +3,7 @@
 //! and what is read about a process from `/proc`.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -74,10 +75,19 @@ pub(crate) fn start_with(
     args: &[&str],
     pinned: bool,
 ) -> std::io::Result<(Server, SocketAddr)> {
+    start_program(name, &std::env::current_exe()?, args, pinned)
+}
+
+/// Starts `<exe> <args> --port <free port>` and waits until it accepts connections.
+pub(crate) fn start_program(
+    name: &str,
+    exe: &Path,
+    args: &[&str],
+    pinned: bool,
+) -> std::io::Result<(Server, SocketAddr)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let exe = std::env::current_exe()?;
     let mut command = if pinned {
         let mut command = Command::new("taskset");
         command.args(["-c", "0"]).arg(exe);

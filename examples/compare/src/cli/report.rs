@@ -10,8 +10,10 @@ use compare::Variant;
 use crate::cli::bench::{bench, BenchPlan, BurstResult};
 use crate::cli::chart::{ratio_chart, PAIRS};
 use crate::cli::fanout::{fanout, FanoutRow};
+use crate::cli::go;
 use crate::cli::memory::memory;
 use crate::cli::output::write_json;
+use crate::cli::racer::Racer;
 use crate::cli::tables::{
     burst_json, burst_table, fanout_json, fanout_table, memory_json, memory_table, paired, size,
 };
@@ -84,7 +86,13 @@ fn write_report(rounds: usize, out: &Path) -> std::io::Result<()> {
         connections: 1,
         compress: compare::compress::Encoding::Identity,
     };
-    let bursts = bench(&Variant::BURST, &plan)?;
+    // Go's net/http last, beside the raw writer, the other reference.
+    let racers: Vec<Racer> = Variant::BURST
+        .map(Racer::Variant)
+        .into_iter()
+        .chain([Racer::GoNetHttp])
+        .collect();
+    let bursts = bench(&racers, &plan)?;
     let full_speed = Publish {
         n: 1000,
         size: 64,
@@ -176,6 +184,13 @@ fn write_report(rounds: usize, out: &Path) -> std::io::Result<()> {
     md.push_str("![Events per second, ours divided by built-in, by event size](benchmarks/burst-rate.svg)\n\n");
     md.push_str("![Fan-out: server CPU per delivery, built-in divided by ours](benchmarks/fanout-cpu.svg)\n\n");
     md.push_str("### Bursts at every event size\n\nEvery variant serves `GET /burst?n=N&size=S`: N events (`id`, `event: tick`, S bytes of data) as fast as the stream is polled; large events get fewer events per burst (at most 256 MiB of data). The *raw writer* is no framework and no SSE library: the same chunked bytes, encoded by hand into one reused buffer and written 64 KiB at a time; it is the ceiling. Each implementation takes the payload the cheapest way its API allows: ours (`Data`) and actix-web-lab (`ByteString`) share it, axum's and warp's events copy it (`data` takes `&str` / `String`).\n");
+    if go::program().is_ok() {
+        let version = go::version().unwrap_or_else(|| "go".to_owned());
+        let _ = writeln!(
+            md,
+            "\n*Go net/http* is a reference too: a plain Go standard-library server (`examples/compare/go/burst`, no third-party modules, built at run time by {version}) whose handler writes each event with one `w.Write` and one `Flush`, as a typical Go SSE handler does. It sets `GOMAXPROCS` to 1, as its process is pinned to one core. The line under each table is sse-axum against it, round by round (it runs last in each round, sse-axum first).",
+        );
+    }
     for result in &bursts {
         md.push_str(&burst_table(result));
     }

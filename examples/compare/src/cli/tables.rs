@@ -9,6 +9,7 @@ use compare::Variant;
 
 use crate::cli::bench::{BurstResult, BurstRow};
 use crate::cli::fanout::FanoutRow;
+use crate::cli::racer::Racer;
 
 /// The median of `values` (the upper one of an even count).
 pub(crate) fn median(values: &[f64]) -> f64 {
@@ -52,16 +53,30 @@ fn less(ratio: f64) -> String {
     }
 }
 
+/// [`less`] than a reference that is not ours to compare with, named.
+fn less_than(ratio: f64, name: &str) -> String {
+    if ratio >= 1.0 {
+        format!("{ratio:.2}x less than {name}")
+    } else {
+        format!("**{ratio:.2}x (ours uses more than {name})**")
+    }
+}
+
 impl BurstResult {
     /// The row of `variant`, if it ran.
-    fn row(&self, variant: Variant) -> Option<&BurstRow> {
+    fn row(&self, variant: impl Into<Racer>) -> Option<&BurstRow> {
+        let variant = variant.into();
         self.rows.iter().find(|row| row.of == variant)
     }
 
     /// Ours against its reference, round by round (each round runs the two one after
     /// the other, so they share the machine's state of the moment): the medians of
     /// the rounds' events/s ratio (ours / reference) and CPU ratio (reference / ours).
-    pub(crate) fn paired(&self, ours: Variant, reference: Variant) -> Option<(f64, f64)> {
+    pub(crate) fn paired(
+        &self,
+        ours: impl Into<Racer>,
+        reference: impl Into<Racer>,
+    ) -> Option<(f64, f64)> {
         let (o, r) = (self.row(ours)?, self.row(reference)?);
         Some((
             paired(&o.events_per_second, &r.events_per_second),
@@ -71,16 +86,16 @@ impl BurstResult {
 
     /// [`paired`](Self::paired) with the reference's name, when both raced (a
     /// compressed race leaves out a variant that cannot compress).
-    fn raced_pair(&self, ours: Variant, reference: Variant) -> Option<(Variant, (f64, f64))> {
-        let raced = |v| self.row(v).is_some_and(|row| row.not_raced.is_none());
-        if !raced(ours) || !raced(reference) {
+    fn raced_pair(&self, ours: Racer, reference: Variant) -> Option<(Variant, (f64, f64))> {
+        let raced = |v: Racer| self.row(v).is_some_and(|row| row.not_raced.is_none());
+        if !raced(ours) || !raced(reference.into()) {
             return None;
         }
         Some((reference, self.paired(ours, reference)?))
     }
 
     /// Median events/s and CPU per event of `variant`.
-    fn medians(&self, variant: Variant) -> Option<(f64, f64)> {
+    fn medians(&self, variant: impl Into<Racer>) -> Option<(f64, f64)> {
         let row = self.row(variant)?;
         Some((
             median(&row.events_per_second),
@@ -151,6 +166,14 @@ pub(crate) fn burst_table(result: &BurstResult) -> String {
             nanos(cpu)
         );
     }
+    if let Some((rate_ratio, cpu_ratio)) = result.paired(Variant::SseAxum, Racer::GoNetHttp) {
+        let go = Racer::GoNetHttp.name();
+        let _ = writeln!(
+            out,
+            "\nsse-axum against {go} (the median of each round's ratio): server CPU per event {}, events/s {rate_ratio:.2}x {go}'s.",
+            less_than(cpu_ratio, go)
+        );
+    }
     out
 }
 
@@ -212,7 +235,8 @@ fn compressed_burst_table(result: &BurstResult, coding: &str) -> String {
 
 /// The bursts' JSON: every round's figures per variant and, per event size, each of
 /// ours against its built-in reference (`events_per_second`: ours / built-in, `cpu`:
-/// built-in / ours, both the median of the rounds' paired ratios).
+/// built-in / ours, both the median of the rounds' paired ratios), and sse-axum
+/// against Go's net/http the same way (`against_go`) when it raced.
 pub(crate) fn burst_json(results: &[BurstResult]) -> serde_json::Value {
     let results: Vec<serde_json::Value> = results
         .iter()
@@ -231,6 +255,15 @@ pub(crate) fn burst_json(results: &[BurstResult]) -> serde_json::Value {
                 .collect();
             let mut value = serde_json::json!(result);
             value["ratios"] = ratios.into();
+            // Not in `ratios`: sse-axum has a built-in reference there already. Go's
+            // net/http races uncompressed only.
+            let go = result.paired(Variant::SseAxum, Racer::GoNetHttp);
+            if let Some((rate, cpu)) = go.filter(|_| result.compress.is_none()) {
+                value["against_go"] = serde_json::json!({
+                    "variant": Variant::SseAxum.name(), "reference": Racer::GoNetHttp.name(),
+                    "events_per_second": finite(rate), "cpu": finite(cpu),
+                });
+            }
             value
         })
         .collect();
@@ -392,6 +425,8 @@ mod tests {
     fn ratios_say_which_way() {
         assert_eq!(less(3.0), "3.00x less");
         assert_eq!(less(0.9), "**0.90x (ours uses more)**");
+        assert_eq!(less_than(2.5, "Go"), "2.50x less than Go");
+        assert_eq!(less_than(0.9, "Go"), "**0.90x (ours uses more than Go)**");
         // Round by round: a slow round of both does not skew the ratio.
         assert_eq!(paired(&[2.0, 20.0, 4.0], &[1.0, 10.0, 1.0]), 2.0);
         assert_eq!(size(65536), "64 KiB");
