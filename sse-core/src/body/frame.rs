@@ -80,6 +80,10 @@ pub struct EventWriter<'a> {
     pass_through: usize,
     share_data: bool,
     bursting: bool,
+    // Where the event being written starts in `buf`: a frame is only ever cut there.
+    event_start: usize,
+    // Bytes queued as pieces in this poll.
+    queued: usize,
     pub(super) events: usize,
 }
 
@@ -108,6 +112,8 @@ impl<'a> EventWriter<'a> {
             pass_through,
             share_data,
             bursting,
+            event_start: 0,
+            queued: 0,
             events: 0,
         }
     }
@@ -133,12 +139,14 @@ impl<'a> EventWriter<'a> {
     #[inline]
     pub fn event(&mut self) -> FieldWriter<'_, 'a> {
         self.events += 1;
+        self.event_start = self.buf.len();
         FieldWriter { out: self }
     }
 
     /// Writes `event`, encoded straight into the frame.
     pub fn write(&mut self, event: &Event) {
         self.events += 1;
+        self.event_start = self.buf.len();
         let fields = event.wire_fields();
         match &event.data {
             Some(data) if self.shares(data) => {
@@ -155,6 +163,7 @@ impl<'a> EventWriter<'a> {
                 encode::event_into(self.reserve(capacity), &fields);
             }
         }
+        self.end_event();
     }
 
     /// Whether `data` is sent as it is rather than copied: large, shared, one line.
@@ -187,14 +196,33 @@ impl<'a> EventWriter<'a> {
         } else if self.held.is_none() && self.buf.is_empty() {
             self.held = Some(bytes);
         } else {
+            self.event_start = self.buf.len();
             self.reserve(bytes.len()).put_slice(&bytes);
+            self.end_event();
         }
+    }
+
+    /// An event was written whole: if it took a frame of several events past the
+    /// cap, the events before it go as a frame, and it starts the next.
+    #[inline]
+    fn end_event(&mut self) {
+        if self.buf.len() > self.max && self.event_start > 0 {
+            self.queue_front(self.event_start);
+        }
+    }
+
+    /// Queues the first `len` bytes of the buffer as a piece: whole events.
+    fn queue_front(&mut self, len: usize) {
+        let front = self.buf.split_to(len).freeze();
+        self.queued += front.len();
+        self.queue.push_back(front);
+        self.event_start = 0;
     }
 
     /// Whether the frame is full: no more events should be added to it.
     #[must_use]
     pub fn is_full(&self) -> bool {
-        self.held.as_ref().map_or(0, Bytes::len) + self.buf.len() >= self.max
+        self.queued + self.held.as_ref().map_or(0, Bytes::len) + self.buf.len() >= self.max
             || self.queue.len() >= MAX_PIECES
     }
 
@@ -211,14 +239,17 @@ impl<'a> EventWriter<'a> {
     /// Ends the current piece and queues `bytes` after it, as they are.
     fn piece(&mut self, bytes: Bytes) {
         self.cut();
+        self.queued += bytes.len();
         self.queue.push_back(bytes);
     }
 
     /// Queues what was written so far as a piece.
     fn cut(&mut self) {
         if let Some(current) = self.current() {
+            self.queued += current.len();
             self.queue.push_back(current);
         }
+        self.event_start = 0;
     }
 
     /// What was written since the last piece: the held bytes, or the buffer's.
@@ -238,19 +269,20 @@ impl<'a> EventWriter<'a> {
         self.make_room(additional)
     }
 
-    /// [`reserve`](Self::reserve) when the buffer has no room (or bytes are held). A
-    /// buffer that would have to move with a large frame in it is cut instead: the
-    /// frame so far goes as a piece, unmoved.
+    /// [`reserve`](Self::reserve) when the buffer has no room (or bytes are held:
+    /// they are copied in first, always at the start of an event). A buffer that
+    /// would have to move with a large frame in it is cut instead, where the event
+    /// being written starts: the events before it go as a piece, unmoved.
     #[inline(never)]
     fn make_room(&mut self, additional: usize) -> &mut BytesMut {
         let held = self.held.take();
         let additional = additional + held.as_ref().map_or(0, Bytes::len);
         if self.buf.capacity() - self.buf.len() < additional {
             let slack = self.max / 8;
-            if !self.buf.is_empty()
+            if self.event_start > 0
                 && (self.bursting || self.buf.len() + additional > self.max + slack)
             {
-                self.queue.push_back(self.buf.split().freeze());
+                self.queue_front(self.event_start);
             }
             let want = if !self.buf.is_empty() {
                 // A small frame grows: doubling, bounded by the frame's size.
@@ -267,26 +299,31 @@ impl<'a> EventWriter<'a> {
         }
         if let Some(held) = held {
             self.buf.put_slice(&held);
+            self.event_start = self.buf.len();
         }
         &mut self.buf
     }
 
     /// The next piece to send, if any; what remains waits in the body's spill for
     /// the next polls. `full`: the frame ended because it was full (a burst goes
-    /// on), so the rest of the buffer is kept for the next frame.
+    /// on): events written past it stay in the buffer, to start the next frame.
     pub(super) fn finish(mut self, full: bool) -> Option<Bytes> {
-        let next = if self.queue.is_empty() {
-            self.current()
-        } else {
-            self.cut();
-            self.queue.pop_front()
+        let next = match self.queue.pop_front() {
+            Some(front) => {
+                if !full {
+                    self.cut();
+                }
+                Some(front)
+            }
+            None => self.current(),
         };
-        if self.queue.is_empty() && !full {
+        if !full && self.queue.is_empty() {
             // Idle or trickling: nothing kept, the buffer goes with the last piece.
             *self.spill = None;
         } else {
             let spill = self.spill.get_or_insert_with(Box::default);
             spill.queue = std::mem::take(&mut self.queue);
+            spill.held = self.held.take();
             spill.buf = std::mem::take(&mut self.buf);
         }
         next
@@ -409,6 +446,7 @@ impl Drop for FieldWriter<'_, '_> {
     #[inline]
     fn drop(&mut self) {
         self.out.reserve(1).put_u8(b'\n');
+        self.out.end_event();
     }
 }
 

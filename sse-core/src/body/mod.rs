@@ -15,6 +15,8 @@ use crate::event::{EncodedEvent, Event};
 use crate::write::WriteEvent;
 
 mod frame;
+#[cfg(test)]
+mod frame_tests;
 mod outcome;
 #[cfg(test)]
 mod tests;
@@ -40,9 +42,10 @@ pin_project! {
     /// A stream of events as a streaming [`http_body::Body`] (and a [`Stream`] of
     /// bytes).
     ///
-    /// Wraps any `Stream<Item = Result<T, E>>` where `T` converts into an
-    /// [`EncodedEvent`] (an [`Event`], or an event encoded once and shared) and `E`
-    /// into a [`BoxError`].
+    /// Wraps any `Stream<Item = Result<T, E>>` where `T` writes events
+    /// ([`WriteEvent`]: an [`Event`], an [`EncodedEvent`] encoded once and shared, or
+    /// a type of the app's own that writes its fields straight into the frame) and
+    /// `E` converts into a [`BoxError`].
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -65,11 +68,13 @@ pin_project! {
     /// most 16 frames per `writev`, and the built-in SSE of axum and warp send one
     /// frame per event.
     ///
-    /// Nothing is copied that need not be: a frame of one event is the event's own
-    /// bytes, and an event of 1 KiB or more always goes as a frame of its own (the
-    /// server writes it from where it was encoded). Small events that are ready
-    /// together are copied once, into one buffer, sized for a whole frame at once
-    /// while a burst goes on, so it never grows and moves.
+    /// Events are written straight into the frame: an [`Event`] or a [`WriteEvent`]
+    /// type is encoded into one buffer per frame (reused while a burst lasts, dropped
+    /// when the stream goes idle), with no buffer of its own. Nothing is copied that
+    /// need not be: a frame of one [`EncodedEvent`] is that event's bytes, an
+    /// `EncodedEvent` of 1 KiB or more is never copied, and data of 4 KiB or more
+    /// without a line break goes as it is, between its event's head and end (the
+    /// server writes such pieces with one vectored write).
     ///
     /// # Keep-alive
     ///
@@ -245,8 +250,9 @@ impl<S> SseBody<S> {
         self
     }
 
-    /// Caps the size of a frame made of several events (default
-    /// 64 KiB, at least 1).
+    /// Caps the size of a frame made of several events (default 64 KiB, at least
+    /// 1): no event is added to a frame that holds this many bytes, so a frame ends
+    /// within one event of the cap.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes.max(1);
         self

@@ -27,13 +27,13 @@ fn an_idle_body_stays_small() {
     );
 }
 
-type Item = Result<Event, BoxError>;
+pub(super) type Item = Result<Event, BoxError>;
 
-fn event(n: u32) -> Event {
+pub(super) fn event(n: u32) -> Event {
     Event::default().id(n).data(format!("event {n}"))
 }
 
-fn wire(ns: impl IntoIterator<Item = u32>) -> Bytes {
+pub(super) fn wire(ns: impl IntoIterator<Item = u32>) -> Bytes {
     let mut buf = BytesMut::new();
     for n in ns {
         buf.put_slice(event(n).encode().as_bytes());
@@ -42,7 +42,7 @@ fn wire(ns: impl IntoIterator<Item = u32>) -> Bytes {
 }
 
 /// A body fed by a channel, so a test decides when events are ready.
-fn channel_body() -> (
+pub(super) fn channel_body() -> (
     mpsc::UnboundedSender<Item>,
     SseBody<impl Stream<Item = Item>>,
 ) {
@@ -53,7 +53,7 @@ fn channel_body() -> (
 
 /// The next frame as bytes, or `None` when nothing is ready after yielding to the
 /// runtime.
-async fn next_ready<B>(body: &mut B) -> Option<Bytes>
+pub(super) async fn next_ready<B>(body: &mut B) -> Option<Bytes>
 where
     B: Body<Data = Bytes, Error = BoxError> + Unpin,
 {
