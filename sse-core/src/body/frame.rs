@@ -28,6 +28,9 @@ pub(crate) const SHARED_DATA: usize = 4 * 1024;
 /// The most pieces one poll hands over (hyper queues at most 16 buffers per write).
 const MAX_PIECES: usize = 16;
 
+/// The most a burst reserves at once for its next frame, whatever the frame's cap.
+const MAX_BURST_ROOM: usize = 1024 * 1024;
+
 /// What outlives one poll of a body: pieces not handed to the server yet, an event
 /// to send first (the initial event), and the rest of a burst's buffer. Absent
 /// (`None` in the body) while the stream trickles, so an idle body holds no buffer.
@@ -78,8 +81,11 @@ pub struct EventWriter<'a> {
     buf: BytesMut,
     max: usize,
     pass_through: usize,
-    share_data: bool,
+    // Data at least this long (and one line) is sent as it is; `usize::MAX`: never.
+    share_from: usize,
     bursting: bool,
+    // An event was started and not ended (its `FieldWriter` was forgotten).
+    open: bool,
     // Where the event being written starts in `buf`: a frame is only ever cut there.
     event_start: usize,
     // Bytes queued as pieces in this poll.
@@ -92,7 +98,7 @@ impl<'a> EventWriter<'a> {
         spill: &'a mut Option<Box<Spill>>,
         max: usize,
         pass_through: usize,
-        share_data: bool,
+        share_from: usize,
         bursting: bool,
     ) -> Self {
         let (queue, held, buf) = match spill.as_deref_mut() {
@@ -110,8 +116,9 @@ impl<'a> EventWriter<'a> {
             buf,
             max,
             pass_through,
-            share_data,
+            share_from,
             bursting,
+            open: false,
             event_start: 0,
             queued: 0,
             events: 0,
@@ -138,13 +145,16 @@ impl<'a> EventWriter<'a> {
     /// ```
     #[inline]
     pub fn event(&mut self) -> FieldWriter<'_, 'a> {
+        self.close();
         self.events += 1;
         self.event_start = self.buf.len();
+        self.open = true;
         FieldWriter { out: self }
     }
 
     /// Writes `event`, encoded straight into the frame.
     pub fn write(&mut self, event: &Event) {
+        self.close();
         self.events += 1;
         self.event_start = self.buf.len();
         let fields = event.wire_fields();
@@ -170,9 +180,7 @@ impl<'a> EventWriter<'a> {
     #[inline]
     fn shares(&self, data: &Data) -> bool {
         let bytes = data.as_bytes();
-        self.share_data
-            && bytes.len() >= SHARED_DATA
-            && memchr::memchr2(b'\r', b'\n', bytes).is_none()
+        bytes.len() >= self.share_from && memchr::memchr2(b'\r', b'\n', bytes).is_none()
     }
 
     /// One `data:` line whose text goes as a piece of its own, not copied.
@@ -191,6 +199,7 @@ impl<'a> EventWriter<'a> {
 
     /// Bytes of whole events, shared: held (not copied) while they are alone.
     pub(super) fn shared(&mut self, bytes: Bytes) {
+        self.close();
         if bytes.len() >= self.pass_through {
             self.piece(bytes);
         } else if self.held.is_none() && self.buf.is_empty() {
@@ -200,6 +209,22 @@ impl<'a> EventWriter<'a> {
             self.reserve(bytes.len()).put_slice(&bytes);
             self.end_event();
         }
+    }
+
+    /// Ends an event whose `FieldWriter` was forgotten (`mem::forget`) instead of
+    /// dropped, so that it never merges with the next.
+    #[inline]
+    fn close(&mut self) {
+        if self.open {
+            self.end_fields();
+        }
+    }
+
+    /// The end of an event written field by field: the empty line.
+    fn end_fields(&mut self) {
+        self.open = false;
+        self.reserve(1).put_u8(b'\n');
+        self.end_event();
     }
 
     /// An event was written whole: if it took a frame of several events past the
@@ -238,6 +263,10 @@ impl<'a> EventWriter<'a> {
 
     /// Ends the current piece and queues `bytes` after it, as they are.
     fn piece(&mut self, bytes: Bytes) {
+        // The events before this one's head stay within the cap.
+        if self.buf.len() > self.max && self.event_start > 0 {
+            self.queue_front(self.event_start);
+        }
         self.cut();
         self.queued += bytes.len();
         self.queue.push_back(bytes);
@@ -278,21 +307,22 @@ impl<'a> EventWriter<'a> {
         let held = self.held.take();
         let additional = additional + held.as_ref().map_or(0, Bytes::len);
         if self.buf.capacity() - self.buf.len() < additional {
-            let slack = self.max / 8;
+            // A frame, and an event's worth of room past it.
+            let room = self.max.saturating_add(self.max / 8).min(MAX_BURST_ROOM);
             if self.event_start > 0
-                && (self.bursting || self.buf.len() + additional > self.max + slack)
+                && (self.bursting || self.buf.len().saturating_add(additional) > room)
             {
                 self.queue_front(self.event_start);
             }
             let want = if !self.buf.is_empty() {
                 // A small frame grows: doubling, bounded by the frame's size.
-                (2 * self.buf.capacity()).min(self.max + slack)
+                self.buf.capacity().saturating_mul(2).min(room)
             } else if self.bursting {
                 // A burst: room for a whole frame at once, so it never moves.
-                self.max + slack
+                room
             } else {
                 // The usual few events.
-                (4 * additional).max(1024).min(self.max + slack)
+                additional.saturating_mul(4).max(1024).min(room)
             };
             let len = self.buf.len();
             self.buf.reserve(want.max(len + additional) - len);
@@ -308,6 +338,7 @@ impl<'a> EventWriter<'a> {
     /// the next polls. `full`: the frame ended because it was full (a burst goes
     /// on): events written past it stay in the buffer, to start the next frame.
     pub(super) fn finish(mut self, full: bool) -> Option<Bytes> {
+        self.close();
         let next = match self.queue.pop_front() {
             Some(front) => {
                 if !full {
@@ -445,8 +476,7 @@ impl std::fmt::Debug for FieldWriter<'_, '_> {
 impl Drop for FieldWriter<'_, '_> {
     #[inline]
     fn drop(&mut self) {
-        self.out.reserve(1).put_u8(b'\n');
-        self.out.end_event();
+        self.out.end_fields();
     }
 }
 

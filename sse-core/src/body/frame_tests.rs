@@ -244,3 +244,104 @@ async fn an_idle_body_keeps_no_spill_after_a_burst() {
     assert_eq!(next_ready(&mut body).await, None);
     assert!(body.spill.is_none());
 }
+
+/// Any frame cap works, however large: the room a burst reserves is bounded (no
+/// overflow, no reservation of the cap itself).
+#[tokio::test]
+async fn a_huge_frame_cap_neither_overflows_nor_reserves_it() {
+    for max in [usize::MAX, usize::MAX / 2, 1 << 40] {
+        let large = Event::default().data("x".repeat(PASS_THROUGH)).encode();
+        let mut items: Vec<EncodedEvent> = vec![large.clone(); 16];
+        items.push(event(1).encode());
+        items.push(event(2).encode());
+        let expected: Vec<u8> = items.iter().flat_map(|e| e.as_bytes().to_vec()).collect();
+        let body = SseBody::new(stream::iter(items.into_iter().map(Ok::<_, Infallible>)))
+            .max_frame_size(max);
+        let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
+        assert_eq!(frames.concat(), expected, "max {max}");
+    }
+}
+
+/// An event whose `FieldWriter` is forgotten instead of dropped still ends before
+/// the next one: safe code cannot merge two events.
+#[tokio::test]
+async fn a_forgotten_field_writer_still_ends_its_event() {
+    struct Forgets;
+    impl WriteEvent for Forgets {
+        fn write_event(self, out: &mut EventWriter<'_>) {
+            let mut fields = out.event();
+            fields.data("a");
+            std::mem::forget(fields);
+            out.event().data("b");
+            let mut last = out.event();
+            last.data("c");
+            std::mem::forget(last);
+        }
+    }
+    let body = SseBody::new(stream::iter([Ok::<_, Infallible>(Forgets), Ok(Forgets)]));
+    let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
+    assert_eq!(
+        frames.concat(),
+        b"data: a\n\ndata: b\n\ndata: c\n\n".repeat(2)
+    );
+}
+
+/// The head of an event with large data does not take the frame before it past the
+/// cap: the events before it go as a frame of their own, even when one item writes
+/// them all (the body checks the cap only between items).
+#[tokio::test]
+async fn a_large_data_head_keeps_the_frame_before_it_within_the_cap() {
+    struct Both(Vec<Event>);
+    impl WriteEvent for Both {
+        fn write_event(self, out: &mut EventWriter<'_>) {
+            for event in &self.0 {
+                out.write(event);
+            }
+        }
+    }
+    let data = crate::Data::from("x".repeat(frame::SHARED_DATA));
+    // Many lines: more than the writer reserves for them, so the buffer grows by itself.
+    let first = Event::default().data("a\n".repeat(200));
+    let second = Event::default().id(2).data(data.clone());
+    let body = SseBody::new(stream::iter([Ok::<_, Infallible>(Both(vec![
+        first.clone(),
+        second.clone(),
+    ]))]))
+    .max_frame_size(100);
+    let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
+    assert_eq!(
+        frames.concat(),
+        [
+            first.encode().as_bytes().to_vec(),
+            second.encode().as_bytes().to_vec()
+        ]
+        .concat()
+    );
+    assert_eq!(
+        frames[0],
+        first.encode().as_bytes(),
+        "the first frame is not the first event"
+    );
+    assert_eq!(frames[1], &b"id: 2\ndata: "[..]);
+    assert_eq!(frames[2].as_ptr(), data.as_bytes().as_ptr());
+}
+
+/// Where the server copies every frame (actix-web), data up to 8 KiB is coalesced
+/// with the events around it, as events of that size are; only larger data is sent
+/// as it is.
+#[tokio::test]
+async fn where_the_server_copies_frames_data_up_to_8_kib_is_coalesced() {
+    let items = vec![
+        Event::default().data("a"),
+        Event::default().data("b".repeat(5000)),
+        Event::default().data("c"),
+    ];
+    let expected: Vec<u8> = items
+        .iter()
+        .flat_map(|e| e.encode().as_bytes().to_vec())
+        .collect();
+    let body = SseBody::new(stream::iter(items.into_iter().map(Ok::<_, Infallible>)))
+        .__server_copies_frames();
+    let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
+    assert_eq!(frames, vec![Bytes::from(expected)]);
+}

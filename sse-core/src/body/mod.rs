@@ -27,7 +27,7 @@ pub use outcome::{End, Outcome};
 use crate::keep_alive::{KeepAlive, KeepAliveTimer};
 use crate::metrics::{self, OpenStream};
 pub use frame::{EventWriter, FieldId, FieldWriter};
-use frame::{Spill, PASS_THROUGH, PASS_THROUGH_WHERE_COPIED};
+use frame::{Spill, PASS_THROUGH, PASS_THROUGH_WHERE_COPIED, SHARED_DATA};
 
 /// A boxed error that is `Send` and `Sync`: the error type of [`SseBody`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -407,11 +407,19 @@ where
         } else {
             PASS_THROUGH
         };
+        // Large one-line data goes as it is, not copied: from 4 KiB, or where the
+        // server copies frames anyway from where events are no longer coalesced;
+        // never when compressing (the compressor reads it all in one frame).
+        let share_from = if this.compressor.is_some() {
+            usize::MAX
+        } else {
+            SHARED_DATA.max(pass_through)
+        };
         let mut out = EventWriter::new(
             this.spill,
             *this.max_frame_size,
             pass_through,
-            this.compressor.is_none(),
+            share_from,
             *this.bursting,
         );
         let mut stream = this.stream.as_mut().get_pin_mut();

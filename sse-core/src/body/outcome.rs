@@ -53,8 +53,10 @@ impl fmt::Display for End {
 pub struct Outcome {
     /// Why the stream ended.
     pub end: End,
-    /// Events taken from the stream and sent (the initial, end, error and shutdown
-    /// events not counted).
+    /// Events taken from the stream and written into the body's frames (the
+    /// initial, end, error and shutdown events not counted). A body dropped in the
+    /// middle of a burst may have written up to a frame's worth of them that never
+    /// reached the server.
     pub events: u64,
     /// Bytes of body sent, keep-alives included; compressed bytes when compressed.
     pub bytes: u64,

@@ -179,7 +179,13 @@ async fn a_burst_gets_whole_frames_at_once_and_a_trickle_small_ones() {
     assert!(body.bursting, "a full frame did not start a burst");
     let builder = |bursting| {
         let mut spill = None;
-        let mut out = EventWriter::new(&mut spill, 100 * one, PASS_THROUGH, true, bursting);
+        let mut out = EventWriter::new(
+            &mut spill,
+            100 * one,
+            PASS_THROUGH,
+            frame::SHARED_DATA,
+            bursting,
+        );
         out.write(&event(1));
         out.write(&event(2));
         out.buffer_capacity()
