@@ -258,11 +258,14 @@ async fn serve_raw(listener: tokio::net::TcpListener) -> io::Result<()> {
 
 /// Payloads at least this large are written from where they are (vectored), not
 /// copied, so that the raw writer stays the fastest way to write these bytes at every
-/// size. Measured with `compare bench --only raw-writer`, 3 runs of 3 rounds, server
-/// CPU per event, vectored against copied: 4 KiB 1.70-1.94 against 1.50-1.66 µs
-/// (copying wins), 16 KiB 5.4-7.1 against 5.0-6.2 µs (even), 64 KiB 23-25 against
-/// 26-33 µs (vectored wins).
-const RAW_VECTORED: usize = 32 * 1024;
+/// size. Measured with `compare bench --only raw-writer --only sse-axum`, server CPU
+/// per event, 3 runs of 3 rounds each way: at 4 KiB copying wins (1.50-1.66 against
+/// 1.70-1.94 us); at 16 KiB, copied into 64 KiB writes 4.8-8.8 us (slower than
+/// sse-axum's 4.2-5.3), vectored in 256 KiB writes 4.7-4.8 us; at 64 KiB 18.6-21.1
+/// against 17.9-24.9 us.
+const RAW_VECTORED: usize = 8 * 1024;
+/// Bytes of events per vectored write.
+const RAW_VECTORED_WRITE: usize = 256 * 1024;
 
 /// Small events: one chunk per 64 KiB, a fixed-width size line (leading zeros are
 /// allowed), the events copied in, CRLF; one `write_all` each.
@@ -302,7 +305,7 @@ async fn write_raw_vectored(
 ) -> io::Result<()> {
     use std::io::IoSlice;
     use tokio::io::AsyncWriteExt;
-    let per_write = u64::try_from(RAW_CHUNK / payload.len()).unwrap_or(1).max(1);
+    let per_write = u64::try_from(RAW_VECTORED_WRITE / payload.len()).unwrap_or(1).max(1);
     let mut id = itoa::Buffer::new();
     // Heads and ends of one write's events, and where each one ends.
     let mut text: Vec<u8> = Vec::new();
