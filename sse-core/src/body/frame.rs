@@ -101,7 +101,7 @@ impl<'a> EventWriter<'a> {
         share_from: usize,
         bursting: bool,
     ) -> Self {
-        let (queue, held, buf) = match spill.as_deref_mut() {
+        let (queue, held, mut buf) = match spill.as_deref_mut() {
             Some(spill) => (
                 std::mem::take(&mut spill.queue),
                 spill.held.take(),
@@ -109,6 +109,12 @@ impl<'a> EventWriter<'a> {
             ),
             None => (VecDeque::new(), None, BytesMut::new()),
         };
+        if bursting && !buf.is_empty() && buf.capacity() - buf.len() < max.min(MAX_BURST_ROOM) {
+            // A burst goes on with the event that did not fit into the last frame:
+            // room for a whole frame now (moving that one event), rather than a frame
+            // the size of what is left of the last one's buffer.
+            buf.reserve(room(max));
+        }
         Self {
             spill,
             queue,
@@ -307,19 +313,19 @@ impl<'a> EventWriter<'a> {
         let held = self.held.take();
         let additional = additional + held.as_ref().map_or(0, Bytes::len);
         if self.buf.capacity() - self.buf.len() < additional {
-            // A frame, and an event's worth of room past it.
-            let room = self.max.saturating_add(self.max / 8).min(MAX_BURST_ROOM);
-            if self.event_start > 0
-                && (self.bursting || self.buf.len().saturating_add(additional) > room)
-            {
+            let room = room(self.max);
+            let cut = self.event_start > 0
+                && (self.bursting || self.buf.len().saturating_add(additional) > room);
+            if cut {
                 self.queue_front(self.event_start);
             }
-            let want = if !self.buf.is_empty() {
+            let want = if self.bursting || cut {
+                // A burst, or the start of the frame after a full one: room for a
+                // whole frame at once, so it never moves.
+                room
+            } else if !self.buf.is_empty() {
                 // A small frame grows: doubling, bounded by the frame's size.
                 self.buf.capacity().saturating_mul(2).min(room)
-            } else if self.bursting {
-                // A burst: room for a whole frame at once, so it never moves.
-                room
             } else {
                 // The usual few events.
                 additional.saturating_mul(4).max(1024).min(room)
@@ -359,6 +365,12 @@ impl<'a> EventWriter<'a> {
         }
         next
     }
+}
+
+/// The room a buffer gets for a frame capped at `max`: the frame, and an event's
+/// worth past it (at most [`MAX_BURST_ROOM`]).
+fn room(max: usize) -> usize {
+    max.saturating_add(max / 8).min(MAX_BURST_ROOM)
 }
 
 impl std::fmt::Debug for EventWriter<'_> {

@@ -345,3 +345,28 @@ async fn where_the_server_copies_frames_data_up_to_8_kib_is_coalesced() {
     let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
     assert_eq!(frames, vec![Bytes::from(expected)]);
 }
+
+/// A long burst written field by field fills whole frames, as `Event`s do: after a
+/// full frame, the next one gets room for a whole frame, never a buffer sized from
+/// the tail of the last one (which made a frame per event).
+#[tokio::test]
+async fn a_long_burst_written_field_by_field_fills_whole_frames() {
+    const TICK: crate::EventType = crate::EventType::from_static("tick");
+    struct Tick(u64, crate::Data);
+    impl WriteEvent for Tick {
+        fn write_event(self, out: &mut EventWriter<'_>) {
+            out.event().id(self.0).event(&TICK).shared_data(&self.1);
+        }
+    }
+    let data = crate::Data::from("x".repeat(64));
+    let ticks = (0..10_000).map(|n| Ok::<_, Infallible>(Tick(n, data.clone())));
+    let body = SseBody::new(stream::iter(ticks));
+    let frames: Vec<Bytes> = body.into_data_stream().map(Result::unwrap).collect().await;
+    let bytes: usize = frames.iter().map(Bytes::len).sum();
+    let whole = bytes.div_ceil(DEFAULT_MAX_FRAME_SIZE);
+    assert!(
+        frames.len() <= whole + 1,
+        "{} frames for {bytes} bytes ({whole} would do)",
+        frames.len()
+    );
+}
