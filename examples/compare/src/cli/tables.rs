@@ -118,15 +118,12 @@ pub(crate) fn paired(numerator: &[f64], denominator: &[f64]) -> f64 {
     }
 }
 
-/// The Markdown table of one event size.
-pub(crate) fn burst_table(result: &BurstResult) -> String {
-    if let Some(coding) = result.compress {
-        return compressed_burst_table(result, coding);
-    }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\nBursts of {} events of {} per connection, {} connection(s), {} round(s), medians (ratios: the median of each round's ratio){}\n",
+/// The line above a burst table: what was raced, how, and where.
+fn heading(result: &BurstResult, coding: Option<&str>) -> String {
+    let compressed =
+        coding.map_or_else(String::new, |coding| format!(", compressed with {coding}"));
+    format!(
+        "\nBursts of {} events of {} per connection{compressed}, {} connection(s), {} round(s), medians (ratios: the median of each round's ratio){}\n\n",
         result.events,
         size(result.size),
         result.connections,
@@ -136,7 +133,15 @@ pub(crate) fn burst_table(result: &BurstResult) -> String {
         } else {
             " (not pinned: no taskset)"
         }
-    );
+    )
+}
+
+/// The Markdown table of one event size.
+pub(crate) fn burst_table(result: &BurstResult) -> String {
+    if let Some(coding) = result.compress {
+        return compressed_burst_table(result, coding);
+    }
+    let mut out = heading(result, None);
     out.push_str("| variant | events/s | server CPU per event | events/s, ours / built-in | server CPU, built-in / ours | events/s, % of the raw writer |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     let raw = result.medians(Variant::RawWriter);
@@ -181,20 +186,7 @@ pub(crate) fn burst_table(result: &BurstResult) -> String {
 /// writer (it has no compression), the bytes on the wire per event, and each
 /// variant that did not race with why.
 fn compressed_burst_table(result: &BurstResult, coding: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\nBursts of {} events of {} per connection, compressed with {coding}, {} connection(s), {} round(s), medians (ratios: the median of each round's ratio){}\n",
-        result.events,
-        size(result.size),
-        result.connections,
-        result.rounds,
-        if result.pinned {
-            ", server on core 0, client on core 1"
-        } else {
-            " (not pinned: no taskset)"
-        }
-    );
+    let mut out = heading(result, Some(coding));
     out.push_str("| variant | compressed by | events/s | server CPU per event | bytes on the wire per event | events/s, ours / built-in | server CPU, built-in / ours |\n");
     out.push_str("|---|---|---|---|---|---|---|\n");
     for row in &result.rows {
