@@ -2,8 +2,11 @@
 //! [`Backplane`]: the trait an app is written against, so that it runs on this
 //! process's hub or on a store shared by several instances (`sse_redis::RedisHub`).
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use smallvec::SmallVec;
@@ -19,8 +22,8 @@ mod subscription;
 mod tests;
 
 pub use backplane::{Backplane, PublishFailure};
-use subscription::Receiver;
 pub use subscription::Subscription;
+use subscription::{More, Ring};
 
 /// What the hub does with a subscriber whose queue is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -166,14 +169,54 @@ struct State {
     /// [`Hub::publish`] and [`Hub::relay`] alike.
     sent: u64,
     /// Each topic's replay buffer.
-    replay: HashMap<Arc<str>, Retention>,
+    replay: HashMap<Topic, Retention>,
     /// One shared ring per topic: publishing is one `send`, whatever the number of
     /// subscribers; each subscriber reads at its own pace.
-    channels: HashMap<Arc<str>, broadcast::Sender<Arc<Published>>>,
+    channels: HashMap<Topic, broadcast::Sender<Arc<Published>>>,
     subscribers: usize,
     closed: bool,
     last_event: Option<EncodedEvent>,
 }
+
+/// A topic's name, shared by the hub's maps and the rings of its subscribers: one
+/// pointer wide (an `Arc<str>` is two), so that an idle subscription stays small.
+#[derive(Clone)]
+struct Topic(Arc<Box<str>>);
+
+impl Topic {
+    fn new(name: &str) -> Self {
+        Self(Arc::new(Box::from(name)))
+    }
+}
+
+impl Deref for Topic {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+// Hashed and compared as the name, so that the maps are searched with a `&str`.
+impl Borrow<str> for Topic {
+    fn borrow(&self) -> &str {
+        self
+    }
+}
+
+impl Hash for Topic {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl PartialEq for Topic {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Topic {}
 
 /// One topic's replay buffer.
 #[derive(Default)]
@@ -208,12 +251,12 @@ impl fmt::Debug for Hub {
 impl State {
     /// Sends `event` on the ring of `topic`, if anybody listens, and returns the
     /// topic's shared name.
-    fn send(&mut self, topic: &str, event: &EncodedEvent) -> Arc<str> {
+    fn send(&mut self, topic: &str, event: &EncodedEvent) -> Topic {
         self.sent += 1;
         let id = self.sent;
         match self.channels.get_key_value(topic) {
             Some((name, tx)) => {
-                let name = Arc::clone(name);
+                let name = name.clone();
                 let published = Arc::new(Published {
                     id,
                     event: event.clone(),
@@ -224,7 +267,10 @@ impl State {
                 }
                 name
             }
-            None => Arc::from(topic),
+            None => self
+                .replay
+                .get_key_value(topic)
+                .map_or_else(|| Topic::new(topic), |(name, _)| name.clone()),
         }
     }
 }
@@ -315,17 +361,14 @@ impl Hub {
         let capacity = self.shared.config.queue_capacity;
         let mut state = self.state();
         let mut subscription = Subscription {
-            replay: VecDeque::new(),
-            receivers: SmallVec::new(),
-            lag_policy: self.shared.config.lag_policy,
             hub: Arc::clone(&self.shared),
-            counted: false,
-            ended: false,
+            ring: None,
+            more: None,
         };
         if state.closed {
-            subscription.ended = true;
             return subscription;
         }
+        let mut replay = VecDeque::new();
         if let Some(after) = last.parse::<u64>() {
             let followed: SmallVec<[&Retention; 2]> = topics
                 .iter()
@@ -334,9 +377,7 @@ impl Hub {
             let missed = followed.iter().any(|retention| retention.evicted > after);
             if after > state.last_id || missed {
                 crate::metrics::__record::reset();
-                subscription
-                    .replay
-                    .push_back(Event::default().event(Hub::RESET).data("").encode());
+                replay.push_back(Event::default().event(Hub::RESET).data("").encode());
             }
             let mut retained: Vec<&(u64, EncodedEvent)> = followed
                 .iter()
@@ -346,37 +387,37 @@ impl Hub {
             // Each buffer is in id order; several topics interleave.
             retained.sort_unstable_by_key(|(id, _)| *id);
             retained.dedup_by_key(|(id, _)| *id);
-            subscription
-                .replay
-                .extend(retained.into_iter().map(|(_, event)| event.clone()));
+            replay.extend(retained.into_iter().map(|(_, event)| event.clone()));
         }
+        let mut rings: SmallVec<[Ring; 1]> = SmallVec::new();
         for topic in topics {
-            if subscription
-                .receivers
-                .iter()
-                .any(|seen| &*seen.topic == *topic)
-            {
+            if rings.iter().any(|seen| &*seen.topic == *topic) {
                 continue;
             }
-            let (name, rx) = match state.channels.get_key_value(*topic) {
-                Some((name, tx)) => (Arc::clone(name), tx.subscribe()),
+            let ring = match state.channels.get_key_value(*topic) {
+                Some((name, tx)) => Ring::new(name.clone(), tx.subscribe()),
                 None => {
                     let (tx, rx) = broadcast::channel(capacity);
-                    let name: Arc<str> = Arc::from(*topic);
-                    state.channels.insert(Arc::clone(&name), tx);
-                    (name, rx)
+                    let name = state
+                        .replay
+                        .get_key_value(*topic)
+                        .map_or_else(|| Topic::new(topic), |(name, _)| name.clone());
+                    state.channels.insert(name.clone(), tx);
+                    Ring::new(name, rx)
                 }
             };
-            subscription.receivers.push(Receiver {
-                topic: name,
-                rx: Some(rx),
-                wait: None,
-                head: None,
-                done: false,
-            });
+            rings.push(ring);
+        }
+        if rings.len() == 1 {
+            subscription.ring = rings.pop();
+        }
+        if !rings.is_empty() || !replay.is_empty() {
+            subscription.more = Some(Box::new(More {
+                replay,
+                rings: rings.into_iter().map(|ring| (ring, None)).collect(),
+            }));
         }
         state.subscribers += 1;
-        subscription.counted = true;
         subscription
     }
 

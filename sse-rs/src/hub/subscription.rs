@@ -10,10 +10,10 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use smallvec::SmallVec;
 use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::ReusableBoxFuture;
 
-use super::{Hub, LagPolicy, Published, Shared};
+use super::{Hub, LagPolicy, Published, Shared, State, Topic};
 use crate::{EncodedEvent, Event};
 
 /// What waiting for the next send on a ring gives back: the result, and the receiver.
@@ -22,65 +22,53 @@ type Wait = (
     broadcast::Receiver<Arc<Published>>,
 );
 
-/// One topic's ring, as one subscriber reads it.
+/// The next send on the ring of `rx`, with the receiver handed back. One function, so
+/// one future type: the box of a ring's wait is reused for every event.
+async fn next_send(mut rx: broadcast::Receiver<Arc<Published>>) -> Wait {
+    let result = rx.recv().await;
+    (result, rx)
+}
+
+/// One topic's ring, as one subscriber reads it: its name (to leave the ring) and the
+/// future that holds the receiver until the next send.
 ///
-/// Events already on the ring are taken with `try_recv`: no future, no allocation,
-/// per event. Only when the ring is empty does the subscriber wait, in a future that
-/// holds the receiver until the next send; its box is made once and reused, so
-/// waiting allocates nothing after the first time either.
-pub(super) struct Receiver {
-    pub(super) topic: Arc<str>,
-    /// The receiver, unless it is inside `wait`.
-    pub(super) rx: Option<broadcast::Receiver<Arc<Published>>>,
-    pub(super) wait: Option<ReusableBoxFuture<'static, Wait>>,
-    pub(super) head: Option<Arc<Published>>,
-    pub(super) done: bool,
+/// The receiver lives in that future, always: an idle subscriber holds one boxed
+/// future and nothing else per topic. The box is made once, at subscribing, and
+/// reused for every event: a future that finds the event already on the ring is
+/// ready at its first poll and allocates nothing.
+pub(super) struct Ring {
+    pub(super) topic: Topic,
+    pub(super) wait: ReusableBoxFuture<'static, Wait>,
 }
 
 /// The next thing on a ring.
 enum Next {
     Event(Arc<Published>),
     Lagged,
+    /// The hub dropped the ring's sender: nothing more will come. The ring's future is
+    /// spent: the ring must be dropped, never polled again.
     Closed,
     Pending,
 }
 
-impl Receiver {
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Next {
-        if let Some(mut rx) = self.rx.take() {
-            match rx.try_recv() {
-                Ok(published) => {
-                    self.rx = Some(rx);
-                    return Next::Event(published);
-                }
-                Err(TryRecvError::Lagged(_)) => {
-                    self.rx = Some(rx);
-                    return Next::Lagged;
-                }
-                Err(TryRecvError::Closed) => return Next::Closed,
-                Err(TryRecvError::Empty) => {}
-            }
-            let wait = async move {
-                let result = rx.recv().await;
-                (result, rx)
-            };
-            match &mut self.wait {
-                Some(boxed) => boxed.set(wait),
-                None => self.wait = Some(ReusableBoxFuture::new(wait)),
-            }
+impl Ring {
+    pub(super) fn new(topic: Topic, rx: broadcast::Receiver<Arc<Published>>) -> Self {
+        Self {
+            topic,
+            wait: ReusableBoxFuture::new(next_send(rx)),
         }
-        let Some(wait) = &mut self.wait else {
-            return Next::Closed;
-        };
-        match wait.poll(cx) {
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Next {
+        match self.wait.poll(cx) {
             Poll::Pending => Next::Pending,
             Poll::Ready((result, rx)) => match result {
                 Ok(published) => {
-                    self.rx = Some(rx);
+                    self.wait.set(next_send(rx));
                     Next::Event(published)
                 }
                 Err(RecvError::Lagged(_)) => {
-                    self.rx = Some(rx);
+                    self.wait.set(next_send(rx));
                     Next::Lagged
                 }
                 Err(RecvError::Closed) => Next::Closed,
@@ -89,20 +77,27 @@ impl Receiver {
     }
 }
 
+/// What a subscription holds beyond one topic: the replay, and the rings of several
+/// topics. Boxed, and only there when needed: an idle subscription to one topic
+/// without replay does not have it.
+#[derive(Default)]
+pub(super) struct More {
+    pub(super) replay: VecDeque<EncodedEvent>,
+    /// The rings of a subscription to several topics (then `Subscription::ring` is
+    /// `None`), each with the event it holds back while the others are merged.
+    pub(super) rings: Vec<(Ring, Option<Arc<Published>>)>,
+}
+
 /// The events of one subscriber: replay first, then live events. Ends when the hub
 /// closes or when the subscriber falls behind under [`LagPolicy::Close`]. Leaves the
 /// hub when dropped.
 ///
 /// Feed it straight into [`SseBody`](crate::SseBody) or an adapter's `Sse`.
 pub struct Subscription {
-    pub(super) replay: VecDeque<EncodedEvent>,
-    /// Inline for the usual single topic: an idle subscription costs no allocation of
-    /// its own beyond the ring's receiver.
-    pub(super) receivers: SmallVec<[Receiver; 1]>,
-    pub(super) lag_policy: LagPolicy,
     pub(super) hub: Arc<Shared>,
-    pub(super) counted: bool,
-    pub(super) ended: bool,
+    /// The ring of a subscription to one topic.
+    pub(super) ring: Option<Ring>,
+    pub(super) more: Option<Box<More>>,
 }
 
 impl Subscription {
@@ -113,17 +108,138 @@ impl Subscription {
     /// arrive meanwhile wait in the subscription's queue, after the replay.
     pub fn prepend(&mut self, events: impl IntoIterator<Item = EncodedEvent>) {
         let mut events: VecDeque<EncodedEvent> = events.into_iter().collect();
-        events.append(&mut self.replay);
-        self.replay = events;
+        if events.is_empty() {
+            return;
+        }
+        let more = self.more.get_or_insert_with(Box::default);
+        events.append(&mut more.replay);
+        more.replay = events;
+    }
+
+    /// Ends the subscription: leaves every ring, drops what is left of the replay.
+    fn end(&mut self) {
+        let topics = self.drop_rings();
+        forget_unread(&mut self.hub.state(), &topics);
+    }
+
+    /// Drops every ring (their receivers with them) and the replay, and returns the
+    /// rings' topics.
+    fn drop_rings(&mut self) -> SmallVec<[Topic; 1]> {
+        let more = self.more.take().map(|more| more.rings).unwrap_or_default();
+        self.ring
+            .take()
+            .into_iter()
+            .chain(more.into_iter().map(|(ring, _)| ring))
+            .map(|ring| ring.topic)
+            .collect()
+    }
+
+    /// A ring fell behind: ends the subscription or tells it about the gap.
+    fn lagged(&mut self, topic: &str) -> Poll<Option<Result<EncodedEvent, Infallible>>> {
+        match self.hub.config.lag_policy {
+            LagPolicy::Close => {
+                crate::metrics::__record::lag_close(topic);
+                self.end();
+                Poll::Ready(None)
+            }
+            LagPolicy::SkipAhead => {
+                Poll::Ready(Some(Ok(Event::default().event(Hub::GAP).data("").encode())))
+            }
+        }
+    }
+
+    /// The hub closed the last ring: its last event, if any, ends the stream.
+    fn closed(&self) -> Poll<Option<Result<EncodedEvent, Infallible>>> {
+        Poll::Ready(self.hub.state().last_event.clone().map(Ok))
+    }
+
+    /// The next event of several topics, merged in id order.
+    fn poll_merged(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<EncodedEvent, Infallible>>> {
+        let Some(more) = self.more.as_mut().filter(|more| !more.rings.is_empty()) else {
+            // No ring left: the subscription has ended.
+            return Poll::Ready(None);
+        };
+        // Fill every empty head. Events of different topics are merged in id order:
+        // ids are given in send order under one lock, so once a head is seen, every
+        // smaller id of another topic is already visible there. Keep polling the empty
+        // ones until a pass finds nothing new, so no smaller id is missed.
+        loop {
+            let mut filled = false;
+            let mut index = 0;
+            while index < more.rings.len() {
+                let (ring, head) = &mut more.rings[index];
+                if head.is_some() {
+                    index += 1;
+                    continue;
+                }
+                match ring.poll_next(cx) {
+                    Next::Event(published) => {
+                        *head = Some(published);
+                        filled = true;
+                    }
+                    Next::Lagged => {
+                        let topic = ring.topic.clone();
+                        return self.lagged(&topic);
+                    }
+                    Next::Closed => {
+                        let (ring, _) = more.rings.swap_remove(index);
+                        let topic = ring.topic;
+                        forget_unread(&mut self.hub.state(), &[topic]);
+                        continue;
+                    }
+                    Next::Pending => {}
+                }
+                index += 1;
+            }
+            if !filled {
+                break;
+            }
+        }
+        let next = more
+            .rings
+            .iter_mut()
+            .filter_map(|(_, head)| Some((head.as_ref()?.id, head)))
+            .min_by_key(|(id, _)| *id);
+        if let Some((_, head)) = next {
+            if let Some(published) = head.take() {
+                return Poll::Ready(Some(Ok(published.event.clone())));
+            }
+        }
+        if more.rings.is_empty() {
+            // The hub closed every ring: send its last event, if any, then end.
+            self.more = None;
+            return self.closed();
+        }
+        Poll::Pending
+    }
+}
+
+/// Removes the rings of `topics` that nobody reads any more: called with the
+/// receivers of a subscription already dropped.
+fn forget_unread(state: &mut State, topics: &[Topic]) {
+    for topic in topics {
+        if state
+            .channels
+            .get(&**topic)
+            .is_some_and(|tx| tx.receiver_count() == 0)
+        {
+            state.channels.remove(&**topic);
+        }
     }
 }
 
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (replay, rings) = self
+            .more
+            .as_ref()
+            .map_or((0, 0), |more| (more.replay.len(), more.rings.len()));
         f.debug_struct("Subscription")
-            .field("replay", &self.replay.len())
-            .field("topics", &self.receivers.len())
-            .field("ended", &self.ended)
+            .field("replay", &replay)
+            .field("topics", &(rings + usize::from(self.ring.is_some())))
             .finish_non_exhaustive()
     }
 }
@@ -133,88 +249,37 @@ impl Stream for Subscription {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(event) = this.replay.pop_front() {
+        if let Some(event) = this.more.as_mut().and_then(|more| more.replay.pop_front()) {
             return Poll::Ready(Some(Ok(event)));
         }
-        if this.ended {
-            return Poll::Ready(None);
-        }
-        // Fill every empty head. Events of different topics are merged in id order:
-        // ids are given in send order under one lock, so once a head is seen, every
-        // smaller id of another topic is already visible there. Keep polling the empty
-        // ones until a pass finds nothing new, so no smaller id is missed.
-        loop {
-            let mut filled = false;
-            for receiver in &mut this.receivers {
-                if receiver.head.is_some() || receiver.done {
-                    continue;
-                }
-                match receiver.poll_next(cx) {
-                    Next::Event(published) => {
-                        receiver.head = Some(published);
-                        filled = true;
-                    }
-                    Next::Lagged => match this.lag_policy {
-                        LagPolicy::Close => {
-                            this.ended = true;
-                            crate::metrics::__record::lag_close(&receiver.topic);
-                            return Poll::Ready(None);
-                        }
-                        LagPolicy::SkipAhead => {
-                            return Poll::Ready(Some(Ok(Event::default()
-                                .event(Hub::GAP)
-                                .data("")
-                                .encode())));
-                        }
-                    },
-                    Next::Closed => receiver.done = true,
-                    Next::Pending => {}
-                }
+        let Some(ring) = &mut this.ring else {
+            return this.poll_merged(cx);
+        };
+        match ring.poll_next(cx) {
+            Next::Event(published) => Poll::Ready(Some(Ok(published.event.clone()))),
+            Next::Pending => Poll::Pending,
+            Next::Lagged => {
+                let topic = ring.topic.clone();
+                this.lagged(&topic)
             }
-            if !filled {
-                break;
+            Next::Closed => {
+                this.end();
+                this.closed()
             }
         }
-        let next = this
-            .receivers
-            .iter_mut()
-            .filter(|receiver| receiver.head.is_some())
-            .min_by_key(|receiver| receiver.head.as_ref().map_or(u64::MAX, |p| p.id));
-        if let Some(receiver) = next {
-            if let Some(published) = receiver.head.take() {
-                return Poll::Ready(Some(Ok(published.event.clone())));
-            }
-        }
-        if this.receivers.iter().all(|receiver| receiver.done) {
-            // The hub closed: send its last event, if any, then end.
-            this.ended = true;
-            let last = this.hub.state().last_event.clone();
-            return Poll::Ready(last.map(Ok));
-        }
-        Poll::Pending
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        // Leave the rings first, so that a ring nobody reads any more can go.
-        let topics: SmallVec<[Arc<str>; 1]> = self
-            .receivers
-            .drain(..)
-            .map(|receiver| receiver.topic)
-            .collect();
+        // Drop the receivers first, so that a ring nobody reads any more can go.
+        let topics = self.drop_rings();
         let mut state = self.hub.state();
-        if self.counted && !state.closed {
+        forget_unread(&mut state, &topics);
+        // A subscription made after `close` was never counted, and `close` set the
+        // count to 0 for the others: only one made and dropped while open counts.
+        if !state.closed {
             state.subscribers -= 1;
-        }
-        for topic in &topics {
-            if state
-                .channels
-                .get(topic)
-                .is_some_and(|tx| tx.receiver_count() == 0)
-            {
-                state.channels.remove(topic);
-            }
         }
     }
 }
