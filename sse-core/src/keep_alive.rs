@@ -170,8 +170,14 @@ impl KeepAlive {
 
 /// The running timer of one stream's keep-alive, created on first use so that a body
 /// can be built outside a runtime.
+///
+/// Only what it runs on is kept of the [`KeepAlive`] (not its text, which is in the
+/// bytes already): it lives in the box of every idle body with keep-alive, so every
+/// byte counts per stream.
 pub(crate) struct KeepAliveTimer {
-    config: KeepAlive,
+    interval: Duration,
+    bytes: Bytes,
+    timer: Option<Arc<dyn Timer>>,
     sleep: Option<Pin<Box<dyn Sleep>>>,
     // No timer to run on (no `tokio` feature, none set): the keep-alive is off.
     inert: bool,
@@ -180,7 +186,9 @@ pub(crate) struct KeepAliveTimer {
 impl fmt::Debug for KeepAliveTimer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeepAliveTimer")
-            .field("config", &self.config)
+            .field("interval", &self.interval)
+            .field("bytes", &self.bytes)
+            .field("timer", &self.timer.is_some())
             .field("started", &self.sleep.is_some())
             .finish()
     }
@@ -189,7 +197,9 @@ impl fmt::Debug for KeepAliveTimer {
 impl KeepAliveTimer {
     pub(crate) fn new(config: KeepAlive) -> Self {
         Self {
-            config,
+            interval: config.interval,
+            bytes: config.bytes,
+            timer: config.timer,
             sleep: None,
             inert: false,
         }
@@ -198,7 +208,7 @@ impl KeepAliveTimer {
     /// Restarts the idle interval: called for every frame sent.
     pub(crate) fn reset(&mut self) {
         if let Some(sleep) = &mut self.sleep {
-            sleep.as_mut().reset(self.config.interval);
+            sleep.as_mut().reset(self.interval);
         }
     }
 
@@ -207,10 +217,10 @@ impl KeepAliveTimer {
         if self.inert {
             return Poll::Pending;
         }
-        let interval = self.config.interval;
+        let interval = self.interval;
         let sleep = match &mut self.sleep {
             Some(sleep) => sleep,
-            None => match start(self.config.timer.as_deref(), interval) {
+            None => match start(self.timer.as_deref(), interval) {
                 Some(sleep) => self.sleep.insert(sleep),
                 None => {
                     self.inert = true;
@@ -225,7 +235,7 @@ impl KeepAliveTimer {
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 sleep.as_mut().reset(interval);
-                Poll::Ready(self.config.bytes.clone())
+                Poll::Ready(self.bytes.clone())
             }
             Poll::Pending => Poll::Pending,
         }

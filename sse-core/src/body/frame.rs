@@ -2,9 +2,11 @@
 //! frame.
 
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::{free_if_unused, Extra};
 use crate::encode;
 use crate::event::{Data, EncodedEvent, Event};
 
@@ -33,7 +35,8 @@ const MAX_BURST_ROOM: usize = 1024 * 1024;
 
 /// What outlives one poll of a body: pieces not handed to the server yet, an event
 /// to send first (the initial event), and the rest of a burst's buffer. Absent
-/// (`None` in the body) while the stream trickles, so an idle body holds no buffer.
+/// (`None` in the body's box, and the box itself gone when it holds nothing else)
+/// while the stream trickles, so an idle body holds no buffer.
 #[derive(Default)]
 pub(super) struct Spill {
     queue: VecDeque<Bytes>,
@@ -74,7 +77,9 @@ impl Spill {
 /// shared event is that event's bytes, and large shared data is sent as it is,
 /// between its event's head and end (see [`SseBody`](crate::SseBody#frames)).
 pub struct EventWriter<'a> {
-    spill: &'a mut Option<Box<Spill>>,
+    // The writer is lent for one poll of the body (the spill it started from is
+    // given back by `finish`).
+    _poll: PhantomData<&'a mut ()>,
     queue: VecDeque<Bytes>,
     // Shared bytes not copied yet: they go as they are if nothing joins them.
     held: Option<Bytes>,
@@ -94,14 +99,16 @@ pub struct EventWriter<'a> {
 }
 
 impl<'a> EventWriter<'a> {
+    /// A writer that goes on from `spill`, what the body's last poll left (taken
+    /// out of it, in place: it is given back by [`finish`](Self::finish)).
     pub(super) fn new(
-        spill: &'a mut Option<Box<Spill>>,
+        spill: Option<&mut Spill>,
         max: usize,
         pass_through: usize,
         share_from: usize,
         bursting: bool,
     ) -> Self {
-        let (queue, held, mut buf) = match spill.as_deref_mut() {
+        let (queue, held, mut buf) = match spill {
             Some(spill) => (
                 std::mem::take(&mut spill.queue),
                 spill.held.take(),
@@ -116,7 +123,7 @@ impl<'a> EventWriter<'a> {
             buf.reserve(room(max));
         }
         Self {
-            spill,
+            _poll: PhantomData,
             queue,
             held,
             buf,
@@ -340,10 +347,11 @@ impl<'a> EventWriter<'a> {
         &mut self.buf
     }
 
-    /// The next piece to send, if any; what remains waits in the body's spill for
-    /// the next polls. `full`: the frame ended because it was full (a burst goes
-    /// on): events written past it stay in the buffer, to start the next frame.
-    pub(super) fn finish(mut self, full: bool) -> Option<Bytes> {
+    /// The next piece to send, if any; what remains waits in the spill in the body's
+    /// box (`extra`, made if needed) for the next polls. `full`: the frame ended
+    /// because it was full (a burst goes on): events written past it stay in the
+    /// buffer, to start the next frame.
+    pub(super) fn finish(mut self, full: bool, extra: &mut Option<Box<Extra>>) -> Option<Bytes> {
         self.close();
         let next = match self.queue.pop_front() {
             Some(front) => {
@@ -355,10 +363,17 @@ impl<'a> EventWriter<'a> {
             None => self.current(),
         };
         if !full && self.queue.is_empty() {
-            // Idle or trickling: nothing kept, the buffer goes with the last piece.
-            *self.spill = None;
+            // Idle or trickling: nothing kept, the buffer goes with the last piece
+            // (and the box, if it holds nothing else).
+            if let Some(kept) = extra.as_deref_mut() {
+                kept.spill = None;
+            }
+            free_if_unused(extra);
         } else {
-            let spill = self.spill.get_or_insert_with(Box::default);
+            let spill = extra
+                .get_or_insert_with(Box::default)
+                .spill
+                .get_or_insert_with(Box::default);
             spill.queue = std::mem::take(&mut self.queue);
             spill.held = self.held.take();
             spill.buf = std::mem::take(&mut self.buf);

@@ -1,6 +1,7 @@
 //! [`SseBody`]: a stream of events as an HTTP response body.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -103,22 +104,15 @@ pin_project! {
     /// so no event waits for the next to be decodable.
     #[must_use]
     pub struct SseBody<S> {
-        // How the stream ends: error handler, end event, `on_end` callbacks. Rare, so
-        // boxed together. First, so that it is dropped (and the callbacks called)
-        // before the stream: a producer that learns from the stream's drop that the
-        // client is gone finds the outcome already given.
-        ends: Option<Box<Ends>>,
+        // Everything rarely set or transient, boxed together (see `Extra`): `None`
+        // for a plain stream that idles, so that an idle body is its stream, one
+        // pointer and the flags below. First, so that it is dropped (and the `on_end`
+        // callbacks of its `ends` called) before the stream: a producer that learns
+        // from the stream's drop that the client is gone finds the outcome already
+        // given.
+        extra: Option<Box<Extra>>,
         #[pin]
         stream: SyncWrapper<S>,
-        // Boxed, as is `shutdown`: an idle stream's body stays small when they are off.
-        keep_alive: Option<Box<KeepAliveTimer>>,
-        // What one poll left for the next: pieces of a frame not handed over yet, the
-        // initial event, the rest of a burst's buffer. `None` while idle.
-        spill: Option<Box<Spill>>,
-        // Rare, so boxed (thin pointers) to keep the body small.
-        error: Option<Box<BoxError>>,
-        shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
-        max_frame_size: usize,
         done: bool,
         // Bytes were handed to the server: an error after them waits one turn (see
         // `poll_bytes`).
@@ -130,8 +124,6 @@ pin_project! {
         // The server copies every frame into a write buffer of its own (actix-web):
         // events up to 8 KiB are coalesced too.
         server_copies: bool,
-        // The stream's compressor, when compression is on (boxed: large, and rare).
-        compressor: Option<Box<Compressor>>,
         // Counts the stream open (`metrics::snapshot`) while it lives.
         open: OpenStream,
     }
@@ -146,30 +138,42 @@ impl<S> SseBody<S> {
         E: Into<BoxError>,
     {
         Self {
-            ends: None,
+            extra: None,
             stream: SyncWrapper::new(stream),
-            keep_alive: None,
-            spill: None,
-            error: None,
-            shutdown: None,
-            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             done: false,
             sent: false,
             error_deferred: false,
             bursting: false,
             server_copies: false,
-            compressor: None,
             open: OpenStream::new(),
         }
     }
 
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
     fn ends_mut(&mut self) -> &mut Ends {
-        self.ends.get_or_insert_with(Box::default)
+        self.extra_mut().ends.get_or_insert_with(Box::default)
+    }
+
+    /// Whether the body holds its box of rarely set and transient things.
+    #[cfg(test)]
+    fn has_extra(&self) -> bool {
+        self.extra.is_some()
+    }
+
+    /// Whether the body keeps a spill (a buffer, pieces, an event) for its next poll.
+    #[cfg(test)]
+    fn has_spill(&self) -> bool {
+        self.extra
+            .as_ref()
+            .is_some_and(|extra| extra.spill.is_some())
     }
 
     /// Sends a keep-alive comment whenever the stream has been idle for its interval.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        self.keep_alive = Some(Box::new(KeepAliveTimer::new(keep_alive)));
+        self.extra_mut().keep_alive = Some(KeepAliveTimer::new(keep_alive));
         self
     }
 
@@ -180,7 +184,7 @@ impl<S> SseBody<S> {
     /// (`Event::default().retry(..)`), or to get a byte on the wire immediately: some
     /// HTTP/2 proxies hold the response headers until the first body byte.
     pub fn initial_event(mut self, event: impl Into<EncodedEvent>) -> Self {
-        self.spill = Some(Box::new(Spill::first(event.into().into_bytes())));
+        self.extra_mut().spill = Some(Box::new(Spill::first(event.into().into_bytes())));
         self
     }
 
@@ -246,7 +250,8 @@ impl<S> SseBody<S> {
     /// [`Shutdown`](crate::shutdown::Shutdown).
     pub fn shutdown(mut self, signal: crate::shutdown::Shutdown, last: Option<Event>) -> Self {
         let last = last.map(|event| event.encode().into_bytes());
-        self.shutdown = Some(Box::new((SyncWrapper::new(Box::pin(signal.wait())), last)));
+        self.extra_mut().shutdown =
+            Some(Box::new((SyncWrapper::new(Box::pin(signal.wait())), last)));
         self
     }
 
@@ -254,7 +259,16 @@ impl<S> SseBody<S> {
     /// 1): no event is added to a frame that holds this many bytes, so a frame ends
     /// within one event of the cap.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.max_frame_size = bytes.max(1);
+        // The default is not stored: it needs no box.
+        let bytes = bytes.max(1);
+        if bytes == DEFAULT_MAX_FRAME_SIZE {
+            if let Some(extra) = &mut self.extra {
+                extra.max_frame_size = None;
+            }
+            free_if_unused(&mut self.extra);
+        } else {
+            self.extra_mut().max_frame_size = NonZeroUsize::new(bytes);
+        }
         self
     }
 
@@ -294,7 +308,7 @@ impl<S> SseBody<S> {
     /// Compresses the stream with `coding`, whatever the request accepts: for apps
     /// that negotiate themselves. Setting it twice replaces it.
     pub fn compress_with(mut self, coding: Coding, compression: Compression) -> Self {
-        self.compressor = Some(Box::new(Compressor::new(coding, compression)));
+        self.extra_mut().compressor = Some(Box::new(Compressor::new(coding, compression)));
         self
     }
 
@@ -302,8 +316,9 @@ impl<S> SseBody<S> {
     /// `None` when it is not compressed.
     #[must_use]
     pub fn content_encoding(&self) -> Option<Coding> {
-        self.compressor
+        self.extra
             .as_ref()
+            .and_then(|extra| extra.compressor.as_ref())
             .map(|compressor| compressor.coding())
     }
 
@@ -331,7 +346,7 @@ where
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
         let next = self.as_mut().poll_compressed(cx);
         if let Poll::Ready(Some(Ok(bytes))) = &next {
-            if let Some(watch) = watch(self.as_mut().project().ends) {
+            if let Some(watch) = watch(self.as_mut().project().extra) {
                 watch.bytes(bytes.len());
             }
         }
@@ -342,21 +357,28 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
-        if self.compressor.is_none() {
+        if self
+            .extra
+            .as_ref()
+            .is_none_or(|extra| extra.compressor.is_none())
+        {
             return self.poll_plain(cx);
         }
         loop {
             let next = std::task::ready!(self.as_mut().poll_plain(cx));
             let this = self.as_mut().project();
-            let Some(compressor) = this.compressor.as_mut() else {
+            let Some(extra) = this.extra.as_deref_mut() else {
+                return Poll::Ready(next);
+            };
+            let Some(compressor) = extra.compressor.as_mut() else {
                 return Poll::Ready(next);
             };
             let compressed = match next {
                 // The stream is over after this frame: finish in it.
                 Some(Ok(frame)) => {
                     let last = *this.done
-                        && this.spill.as_ref().is_none_or(|spill| spill.is_empty())
-                        && this.error.is_none();
+                        && extra.spill.as_ref().is_none_or(|spill| spill.is_empty())
+                        && extra.error.is_none();
                     compressor.frame(&frame, last)
                 }
                 // No trailer after an error: the response is cut off anyway.
@@ -376,9 +398,9 @@ where
                 Ok(bytes) => return Poll::Ready(Some(Ok(bytes))),
                 Err(error) => {
                     *this.done = true;
-                    *this.spill = None;
-                    *this.error = None;
-                    if let Some(watch) = watch(this.ends) {
+                    extra.spill = None;
+                    extra.error = None;
+                    if let Some(watch) = extra.watch() {
                         watch.end(End::Error);
                     }
                     return Poll::Ready(Some(Err(Box::new(CompressError(error)))));
@@ -392,13 +414,25 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
         let mut this = self.project();
+        let slot = this.extra;
         // Pieces of an earlier frame go first, before an error or the end.
-        let queued = this.spill.as_ref().is_some_and(|spill| spill.has_queued());
-        if !queued && this.error.is_some() {
-            return error_after_flush(this.error, this.error_deferred, cx);
-        }
+        let (queued, compressing, max_frame_size, spill) = match slot.as_deref_mut() {
+            None => (false, false, DEFAULT_MAX_FRAME_SIZE, None),
+            Some(extra) => {
+                let queued = extra.spill.as_ref().is_some_and(|spill| spill.has_queued());
+                if !queued && extra.error.is_some() {
+                    return error_after_flush(&mut extra.error, this.error_deferred, cx);
+                }
+                (
+                    queued,
+                    extra.compressor.is_some(),
+                    extra.max_frame_size(),
+                    extra.spill.as_deref_mut(),
+                )
+            }
+        };
 
-        let pass_through = if this.compressor.is_some() {
+        let pass_through = if compressing {
             // The compressor reads every frame anyway, and flushes once per frame:
             // events of any size ready together go as one (one flush, not one each).
             usize::MAX
@@ -410,31 +444,32 @@ where
         // Large one-line data goes as it is, not copied: from 4 KiB, or where the
         // server copies frames anyway from where events are no longer coalesced;
         // never when compressing (the compressor reads it all in one frame).
-        let share_from = if this.compressor.is_some() {
+        let share_from = if compressing {
             usize::MAX
         } else {
             SHARED_DATA.max(pass_through)
         };
         let mut out = EventWriter::new(
-            this.spill,
-            *this.max_frame_size,
+            spill,
+            max_frame_size,
             pass_through,
             share_from,
             *this.bursting,
         );
         let mut stream = this.stream.as_mut().get_pin_mut();
-        let fired = !queued
-            && match this.shutdown.as_mut() {
-                Some(shutdown) => shutdown.0.get_mut().as_mut().poll(cx).is_ready(),
-                None => false,
-            };
-        if fired {
-            *this.done = true;
-            if let Some(watch) = watch(this.ends) {
-                watch.end(End::Shutdown);
-            }
-            if let Some(last) = this.shutdown.take().and_then(|shutdown| shutdown.1) {
-                out.shared(last);
+        if !queued {
+            if let Some(extra) = slot.as_deref_mut() {
+                if let Some(shutdown) = &mut extra.shutdown {
+                    if shutdown.0.get_mut().as_mut().poll(cx).is_ready() {
+                        *this.done = true;
+                        if let Some(watch) = extra.watch() {
+                            watch.end(End::Shutdown);
+                        }
+                        if let Some(last) = extra.shutdown.take().and_then(|shutdown| shutdown.1) {
+                            out.shared(last);
+                        }
+                    }
+                }
             }
         }
         while !queued && !*this.done && !out.is_full() {
@@ -442,29 +477,39 @@ where
                 Poll::Ready(Some(Ok(item))) => item.write_event(&mut out),
                 Poll::Ready(Some(Err(error))) => {
                     *this.done = true;
-                    if let Some(watch) = watch(this.ends) {
+                    if let Some(watch) = watch(slot) {
                         watch.end(End::Error);
                     }
                     let error = error.into();
                     metrics::count_stream_error(&*error);
-                    match this.ends.as_mut().and_then(|ends| ends.on_error.take()) {
+                    let handler = slot
+                        .as_deref_mut()
+                        .and_then(|extra| extra.ends.as_mut())
+                        .and_then(|ends| ends.on_error.take());
+                    match handler {
                         Some(handler) => {
                             out.shared((handler.into_inner())(error).encode().into_bytes());
                         }
                         None if out.is_empty() && !*this.sent => {
-                            drop(out.finish(false));
+                            drop(out.finish(false, slot));
                             return Poll::Ready(Some(Err(error)));
                         }
-                        None => *this.error = Some(Box::new(error)),
+                        None => {
+                            slot.get_or_insert_with(Box::default).error = Some(Box::new(error));
+                        }
                     }
                 }
                 Poll::Ready(None) => {
                     *this.done = true;
-                    if let Some(watch) = watch(this.ends) {
-                        watch.end(End::Completed);
-                    }
-                    if let Some(last) = this.ends.as_mut().and_then(|ends| ends.end_event.take()) {
-                        out.shared(last);
+                    if let Some(extra) = slot.as_deref_mut() {
+                        if let Some(watch) = extra.watch() {
+                            watch.end(End::Completed);
+                        }
+                        if let Some(last) =
+                            extra.ends.as_mut().and_then(|ends| ends.end_event.take())
+                        {
+                            out.shared(last);
+                        }
                     }
                 }
                 Poll::Pending => break,
@@ -477,26 +522,39 @@ where
             out.is_full()
         };
         let events = out.events;
-        let bytes = out.finish(full);
+        let bytes = out.finish(full, slot);
         *this.bursting = full;
-        if let Some(watch) = watch(this.ends) {
+        let Some(extra) = slot.as_deref_mut() else {
+            // The usual trickle: nothing set, nothing kept.
+            if let Some(bytes) = bytes {
+                metrics::count_frame(events as u64, bytes.len());
+                *this.sent = true;
+                return Poll::Ready(Some(Ok(bytes)));
+            }
+            return if *this.done {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            };
+        };
+        if let Some(watch) = extra.watch() {
             watch.events(events as u64);
         }
         if let Some(bytes) = bytes {
-            if let Some(keep_alive) = this.keep_alive {
+            if let Some(keep_alive) = &mut extra.keep_alive {
                 keep_alive.reset();
             }
             metrics::count_frame(events as u64, bytes.len());
             *this.sent = true;
             return Poll::Ready(Some(Ok(bytes)));
         }
-        if this.error.is_some() {
-            return error_after_flush(this.error, this.error_deferred, cx);
+        if extra.error.is_some() {
+            return error_after_flush(&mut extra.error, this.error_deferred, cx);
         }
         if *this.done {
             return Poll::Ready(None);
         }
-        match this.keep_alive {
+        match &mut extra.keep_alive {
             Some(keep_alive) => keep_alive.poll_tick(cx).map(|bytes| {
                 metrics::count_keep_alive(bytes.len());
                 *this.sent = true;
@@ -504,6 +562,76 @@ where
             }),
             None => Poll::Pending,
         }
+    }
+}
+
+/// What a body holds besides its stream and its flags, boxed together because it is
+/// rarely set (keep-alive, the ends, shutdown, compression, a frame cap of its own)
+/// or transient (the spill of a burst, an error waiting for its turn). Absent while
+/// none of it is there: an idle body without them holds no heap of its own, and the
+/// box is freed again when a burst's spill drains.
+///
+/// The keep-alive timer is inline (one allocation for an idle stream with
+/// keep-alive, as before); the spill and what is rarer and larger stay behind boxes
+/// of their own, so that the box of every idle stream with keep-alive stays small.
+/// A burst on a stream with nothing set makes the box and its spill (two
+/// allocations, once per frame that fills up, not per event).
+#[derive(Default)]
+struct Extra {
+    // How the stream ends: error handler, end event, `on_end` callbacks. First, so
+    // that the callbacks are called before the rest of the box (and the stream, see
+    // `SseBody`) is dropped.
+    ends: Option<Box<Ends>>,
+    keep_alive: Option<KeepAliveTimer>,
+    // What one poll left for the next: pieces of a frame not handed over yet, the
+    // initial event, the rest of a burst's buffer. `None` while idle. Boxed: the box
+    // of an idle stream with keep-alive stays small (96 bytes less).
+    spill: Option<Box<Spill>>,
+    // The stream's error, when events went before it (see `error_after_flush`).
+    error: Option<Box<BoxError>>,
+    shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
+    // The stream's compressor, when compression is on (boxed: large, and rare).
+    compressor: Option<Box<Compressor>>,
+    // `None`: the default, `DEFAULT_MAX_FRAME_SIZE`.
+    max_frame_size: Option<NonZeroUsize>,
+}
+
+impl Extra {
+    fn max_frame_size(&self) -> usize {
+        self.max_frame_size
+            .map_or(DEFAULT_MAX_FRAME_SIZE, NonZeroUsize::get)
+    }
+
+    /// The watch of `ends`, if an `on_end` callback waits.
+    fn watch(&mut self) -> Option<&mut Watch> {
+        self.ends.as_mut().and_then(|ends| ends.watch.as_mut())
+    }
+
+    /// Whether the box holds nothing: it can go.
+    fn is_unused(&self) -> bool {
+        let Self {
+            ends,
+            keep_alive,
+            spill,
+            error,
+            shutdown,
+            compressor,
+            max_frame_size,
+        } = self;
+        ends.is_none()
+            && keep_alive.is_none()
+            && spill.is_none()
+            && error.is_none()
+            && shutdown.is_none()
+            && compressor.is_none()
+            && max_frame_size.is_none()
+    }
+}
+
+/// Frees the body's box if it holds nothing.
+fn free_if_unused(slot: &mut Option<Box<Extra>>) {
+    if slot.as_ref().is_some_and(|extra| extra.is_unused()) {
+        *slot = None;
     }
 }
 
@@ -517,9 +645,9 @@ struct Ends {
     watch: Option<Watch>,
 }
 
-/// The watch of `ends`, if an `on_end` callback waits.
-fn watch(ends: &mut Option<Box<Ends>>) -> Option<&mut Watch> {
-    ends.as_mut().and_then(|ends| ends.watch.as_mut())
+/// The watch of the body's `ends`, if an `on_end` callback waits.
+fn watch(extra: &mut Option<Box<Extra>>) -> Option<&mut Watch> {
+    extra.as_deref_mut().and_then(Extra::watch)
 }
 
 /// The stream's error, after the bytes before it: servers abort the connection (or
@@ -562,9 +690,11 @@ where
 
     fn is_end_stream(&self) -> bool {
         self.done
-            && self.spill.as_ref().is_none_or(|spill| spill.is_empty())
-            && self.error.is_none()
-            && self.compressor.as_ref().is_none_or(|c| c.is_done())
+            && self.extra.as_ref().is_none_or(|extra| {
+                extra.spill.as_ref().is_none_or(|spill| spill.is_empty())
+                    && extra.error.is_none()
+                    && extra.compressor.as_ref().is_none_or(|c| c.is_done())
+            })
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -604,10 +734,20 @@ impl std::error::Error for CompressError {
 
 impl<S> fmt::Debug for SseBody<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extra = self.extra.as_deref();
         f.debug_struct("SseBody")
-            .field("keep_alive", &self.keep_alive)
-            .field("compressor", &self.compressor)
-            .field("max_frame_size", &self.max_frame_size)
+            .field(
+                "keep_alive",
+                &extra.and_then(|extra| extra.keep_alive.as_ref()),
+            )
+            .field(
+                "compressor",
+                &extra.and_then(|extra| extra.compressor.as_ref()),
+            )
+            .field(
+                "max_frame_size",
+                &extra.map_or(DEFAULT_MAX_FRAME_SIZE, Extra::max_frame_size),
+            )
             .field("done", &self.done)
             .finish_non_exhaustive()
     }

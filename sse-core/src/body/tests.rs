@@ -14,17 +14,105 @@ use bytes::{BufMut, BytesMut};
 use super::*;
 
 /// An idle stream's body is held for as long as the client stays: thousands of
-/// them per server. What is rarely set (keep-alive, shutdown, an error handler)
-/// lives behind a box; inlining the keep-alive again (88 bytes more) fails this.
-/// (`sse-rs` checks the same with a hub subscription as the stream.)
+/// them per server. Beside its stream it holds one pointer and its flags (16 bytes):
+/// everything rarely set or transient (the ends: error handler, end event and
+/// `on_end` callbacks; the keep-alive timer; a burst's spill; a stream error waiting
+/// for its turn; shutdown; the compressor; a frame cap other than the default) lives
+/// in one box, absent while none of it is there. Putting any of these fields back
+/// inline (the smallest, the frame cap, is 8 bytes) fails this; the layout before
+/// the box was 64 bytes. (`sse-rs` checks the same with a hub subscription as the
+/// stream.)
 #[test]
 fn an_idle_body_stays_small() {
     type Idle = stream::Pending<Result<Event, Infallible>>;
     let body = std::mem::size_of::<SseBody<Idle>>();
     assert!(
-        body <= 88,
+        body <= 16,
         "SseBody around a zero-sized stream is {body} bytes"
     );
+    // With keep-alive, an idle stream's box holds the timer and empty slots: the
+    // spill and the rarer parts are boxed on their own (the spill inline, 96 bytes,
+    // fails this).
+    let extra = std::mem::size_of::<Extra>();
+    assert!(extra <= 136, "the body's box is {extra} bytes");
+}
+
+/// A plain body (nothing set) allocates its box only while a burst or pieces of large
+/// data leave something for the next poll, and frees it once that drains: an idle
+/// body after a burst holds no heap of its own. A frame that takes every ready event
+/// makes no box at all.
+#[tokio::test]
+async fn an_idle_body_frees_its_box_after_a_burst() {
+    // A channel whose every ready event is taken in one poll (tokio's stops at the
+    // task's budget): never woken, polled by `next_ready`.
+    fn burst_body() -> (
+        std::sync::mpsc::Sender<Item>,
+        SseBody<impl Stream<Item = Item>>,
+    ) {
+        let (tx, rx) = std::sync::mpsc::channel::<Item>();
+        let stream = futures_util::stream::poll_fn(move |_| match rx.try_recv() {
+            Ok(item) => std::task::Poll::Ready(Some(item)),
+            Err(_) => std::task::Poll::Pending,
+        });
+        (tx, SseBody::new(stream))
+    }
+    let (tx, mut body) = burst_body();
+    assert!(!body.has_extra());
+    tx.send(Ok(event(1))).unwrap();
+    tx.send(Ok(event(2))).unwrap();
+    assert_eq!(next_ready(&mut body).await, Some(wire(1..=2)));
+    assert!(!body.has_extra(), "a frame of all ready events made a box");
+
+    // A burst past the default cap (64 KiB): the box holds its buffer, then goes.
+    let last = 10_000;
+    for n in 3..=last {
+        tx.send(Ok(event(n))).unwrap();
+    }
+    let first = next_ready(&mut body).await.unwrap();
+    assert!(body.bursting, "not a burst: {} bytes", first.len());
+    assert!(
+        body.has_spill(),
+        "a burst keeps its buffer for the next frame"
+    );
+    let mut all = first.to_vec();
+    while let Some(frame) = next_ready(&mut body).await {
+        all.extend_from_slice(&frame);
+    }
+    assert_eq!(all, wire(3..=last));
+    assert!(!body.has_extra(), "an idle body kept its box after a burst");
+
+    // Pieces of large data: the box holds them while they wait, then goes.
+    let data = crate::Data::from("x".repeat(frame::SHARED_DATA));
+    tx.send(Ok(Event::default().data(data))).unwrap();
+    tx.send(Ok(event(1))).unwrap();
+    assert_eq!(next_ready(&mut body).await.unwrap(), &b"data: "[..]);
+    assert!(body.has_spill());
+    while next_ready(&mut body).await.is_some() {}
+    assert!(!body.has_extra(), "an idle body kept its box after pieces");
+
+    // The initial event: sent with the first frame, then the box goes.
+    let (tx, body) = burst_body();
+    let mut body = body.initial_event(Event::default().data("hi"));
+    assert!(body.has_extra());
+    tx.send(Ok(event(1))).unwrap();
+    assert!(next_ready(&mut body).await.is_some());
+    assert!(!body.has_extra(), "the initial event's box stayed");
+
+    // A box that holds something else stays (without the spill); setting the
+    // default cap back frees it.
+    let (tx, body) = burst_body();
+    let mut body = body
+        .max_frame_size(1000)
+        .max_frame_size(DEFAULT_MAX_FRAME_SIZE);
+    assert!(!body.has_extra(), "the default cap kept a box");
+    body = body.max_frame_size(1000);
+    for n in 1..=100 {
+        tx.send(Ok(event(n))).unwrap();
+    }
+    assert!(next_ready(&mut body).await.is_some());
+    assert!(body.has_spill());
+    while next_ready(&mut body).await.is_some() {}
+    assert!(body.has_extra() && !body.has_spill());
 }
 
 pub(super) type Item = Result<Event, BoxError>;
@@ -178,14 +266,7 @@ async fn a_burst_gets_whole_frames_at_once_and_a_trickle_small_ones() {
     let _ = next_ready(&mut body).await.unwrap();
     assert!(body.bursting, "a full frame did not start a burst");
     let builder = |bursting| {
-        let mut spill = None;
-        let mut out = EventWriter::new(
-            &mut spill,
-            100 * one,
-            PASS_THROUGH,
-            frame::SHARED_DATA,
-            bursting,
-        );
+        let mut out = EventWriter::new(None, 100 * one, PASS_THROUGH, frame::SHARED_DATA, bursting);
         out.write(&event(1));
         out.write(&event(2));
         out.buffer_capacity()
