@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -41,6 +41,14 @@ const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// assert_eq!(block.as_bytes(), &b":\n\n"[..]);
 /// ```
 ///
+/// # Build once, clone per response
+///
+/// Clones share their settings: a clone is one pointer, and the timer of every body
+/// it is given to holds that pointer rather than a copy of the settings (the builder
+/// methods copy the settings before changing them, so a change never reaches another
+/// clone). Build a keep-alive once and clone it for each response;
+/// `KeepAlive::default()` shares one default made once per process.
+///
 /// # Which bytes to send
 ///
 /// Browsers ignore comments and empty lines between events, whichever form. Other
@@ -66,24 +74,47 @@ const MIN_INTERVAL: Duration = Duration::from_millis(1);
 #[derive(Clone)]
 #[must_use]
 pub struct KeepAlive {
+    // Shared by every clone, copied on write by the builder methods: a body's timer
+    // holds this one pointer, not a copy of the settings.
+    settings: Arc<Settings>,
+}
+
+/// What a [`KeepAlive`] is set to, shared by its clones and the timers made from it.
+#[derive(Clone)]
+struct Settings {
     interval: Duration,
     text: Data,
     blank_line: bool,
+    // The frame, made from `text` and `blank_line` whenever either changes.
     bytes: Bytes,
     timer: Option<Arc<dyn Timer>>,
 }
 
+/// The default settings, made once per process: `KeepAlive::default()` shares them,
+/// so a body with the default keep-alive holds no settings of its own.
+static DEFAULT: LazyLock<Arc<Settings>> = LazyLock::new(|| {
+    Arc::new(Settings {
+        interval: Duration::from_secs(15),
+        text: Data::default(),
+        blank_line: false,
+        bytes: Bytes::from_static(b":\n"),
+        timer: None,
+    })
+});
+
 impl PartialEq for KeepAlive {
     fn eq(&self, other: &Self) -> bool {
-        let same_timer = match (&self.timer, &other.timer) {
+        let (a, b) = (&*self.settings, &*other.settings);
+        let same_timer = match (&a.timer, &b.timer) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         };
-        self.interval == other.interval
-            && self.blank_line == other.blank_line
-            && self.bytes == other.bytes
-            && same_timer
+        Arc::ptr_eq(&self.settings, &other.settings)
+            || (a.interval == b.interval
+                && a.blank_line == b.blank_line
+                && a.bytes == b.bytes
+                && same_timer)
     }
 }
 
@@ -92,9 +123,9 @@ impl Eq for KeepAlive {}
 impl fmt::Debug for KeepAlive {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeepAlive")
-            .field("interval", &self.interval)
-            .field("bytes", &self.bytes)
-            .field("timer", &self.timer)
+            .field("interval", &self.settings.interval)
+            .field("bytes", &self.settings.bytes)
+            .field("timer", &self.settings.timer)
             .finish()
     }
 }
@@ -109,61 +140,64 @@ impl KeepAlive {
     /// A keep-alive of `:\n` every 15 seconds.
     pub fn new() -> Self {
         Self {
-            interval: Duration::from_secs(15),
-            text: Data::default(),
-            blank_line: false,
-            bytes: Bytes::from_static(b":\n"),
-            timer: None,
+            settings: Arc::clone(&DEFAULT),
         }
     }
 
     /// Times the interval with `timer` instead of the default (tokio's, with the
     /// feature `tokio`). See [`timer`](crate::timer).
     pub fn timer(mut self, timer: impl Timer) -> Self {
-        self.timer = Some(Arc::new(timer));
+        self.settings_mut().timer = Some(Arc::new(timer));
         self
     }
 
     /// How long the stream must be idle before a keep-alive is sent (default 15 s;
     /// anything below one millisecond is raised to one millisecond).
     pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = interval.max(MIN_INTERVAL);
+        self.settings_mut().interval = interval.max(MIN_INTERVAL);
         self
     }
 
     /// The comment text (default empty). Line breaks in it become separate comment
     /// lines, so the text can never turn into a field.
     pub fn text(mut self, text: impl Into<Data>) -> Self {
-        self.text = text.into();
+        self.settings_mut().text = text.into();
         self.rebuild()
     }
 
     /// Whether the comment is followed by an empty line (default `false`). See
     /// [which bytes to send](KeepAlive#which-bytes-to-send).
     pub fn blank_line(mut self, blank_line: bool) -> Self {
-        self.blank_line = blank_line;
+        self.settings_mut().blank_line = blank_line;
         self.rebuild()
     }
 
     /// The configured idle interval.
     #[must_use]
     pub fn idle_interval(&self) -> Duration {
-        self.interval
+        self.settings.interval
     }
 
     /// The exact bytes of one keep-alive frame. Never empty.
     #[must_use]
     pub fn as_bytes(&self) -> &Bytes {
-        &self.bytes
+        &self.settings.bytes
+    }
+
+    /// The settings to change: this keep-alive's own, copied first if they are
+    /// shared (with its clones, or the process-wide default).
+    fn settings_mut(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.settings)
     }
 
     fn rebuild(mut self) -> Self {
-        let mut buf = BytesMut::with_capacity(self.text.len() + 4);
-        encode::lines(&mut buf, b":", self.text.as_bytes());
-        if self.blank_line {
+        let settings = self.settings_mut();
+        let mut buf = BytesMut::with_capacity(settings.text.len() + 4);
+        encode::lines(&mut buf, b":", settings.text.as_bytes());
+        if settings.blank_line {
             buf.extend_from_slice(b"\n");
         }
-        self.bytes = buf.freeze();
+        settings.bytes = buf.freeze();
         self
     }
 }
@@ -171,24 +205,24 @@ impl KeepAlive {
 /// The running timer of one stream's keep-alive, created on first use so that a body
 /// can be built outside a runtime.
 ///
-/// Only what it runs on is kept of the [`KeepAlive`] (not its text, which is in the
-/// bytes already): it lives in the box of every idle body with keep-alive, so every
-/// byte counts per stream.
+/// It lives in the box of every idle body with keep-alive, so every byte counts per
+/// stream: it holds the [`KeepAlive`]'s shared settings (one pointer) and, once
+/// polled, its sleep (24 bytes in all).
 pub(crate) struct KeepAliveTimer {
-    interval: Duration,
-    bytes: Bytes,
-    timer: Option<Arc<dyn Timer>>,
+    settings: Arc<Settings>,
+    // `None` until the first poll; then the sleep, reset in place for every frame.
+    // With no timer to run on (no `tokio` feature, none set) it is `Inert`, which
+    // never completes: the keep-alive is off. (Zero-sized: its box allocates
+    // nothing.)
     sleep: Option<Pin<Box<dyn Sleep>>>,
-    // No timer to run on (no `tokio` feature, none set): the keep-alive is off.
-    inert: bool,
 }
 
 impl fmt::Debug for KeepAliveTimer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeepAliveTimer")
-            .field("interval", &self.interval)
-            .field("bytes", &self.bytes)
-            .field("timer", &self.timer.is_some())
+            .field("interval", &self.settings.interval)
+            .field("bytes", &self.settings.bytes)
+            .field("timer", &self.settings.timer.is_some())
             .field("started", &self.sleep.is_some())
             .finish()
     }
@@ -197,49 +231,53 @@ impl fmt::Debug for KeepAliveTimer {
 impl KeepAliveTimer {
     pub(crate) fn new(config: KeepAlive) -> Self {
         Self {
-            interval: config.interval,
-            bytes: config.bytes,
-            timer: config.timer,
+            settings: config.settings,
             sleep: None,
-            inert: false,
         }
     }
 
     /// Restarts the idle interval: called for every frame sent.
     pub(crate) fn reset(&mut self) {
         if let Some(sleep) = &mut self.sleep {
-            sleep.as_mut().reset(self.interval);
+            sleep.as_mut().reset(self.settings.interval);
         }
     }
 
     /// The keep-alive bytes once the stream has been idle for the interval.
     pub(crate) fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Bytes> {
-        if self.inert {
-            return Poll::Pending;
-        }
-        let interval = self.interval;
-        let sleep = match &mut self.sleep {
-            Some(sleep) => sleep,
-            None => match start(self.timer.as_deref(), interval) {
-                Some(sleep) => self.sleep.insert(sleep),
-                None => {
-                    self.inert = true;
-                    tracing::warn!(
-                        "keep-alive is set but has no timer (no `tokio` feature and no \
-                         `KeepAlive::timer`): no keep-alive is sent"
-                    );
-                    return Poll::Pending;
-                }
-            },
-        };
+        let settings = &*self.settings;
+        let sleep = self.sleep.get_or_insert_with(|| {
+            start(settings.timer.as_deref(), settings.interval).unwrap_or_else(|| {
+                tracing::warn!(
+                    "keep-alive is set but has no timer (no `tokio` feature and no \
+                     `KeepAlive::timer`): no keep-alive is sent"
+                );
+                Box::pin(Inert)
+            })
+        });
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
-                sleep.as_mut().reset(interval);
-                Poll::Ready(self.bytes.clone())
+                sleep.as_mut().reset(settings.interval);
+                Poll::Ready(settings.bytes.clone())
             }
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// The sleep of a keep-alive that has no timer to run on: never due.
+struct Inert;
+
+impl std::future::Future for Inert {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+impl Sleep for Inert {
+    fn reset(self: Pin<&mut Self>, _after: Duration) {}
 }
 
 /// The first sleep: on the configured timer, else on tokio's (feature `tokio`).
@@ -372,6 +410,41 @@ mod tests {
         assert_ne!(a, KeepAlive::new().timer(clock));
         assert_ne!(a, KeepAlive::new());
         assert_eq!(KeepAlive::new(), KeepAlive::default());
+    }
+
+    #[test]
+    fn clones_share_their_settings_and_changes_copy_them() {
+        let a = KeepAlive::new().text("ping");
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.settings, &b.settings));
+        assert!(Arc::ptr_eq(
+            &KeepAlive::default().settings,
+            &KeepAlive::new().settings
+        ));
+        // A change to a clone leaves the others as they were.
+        let c = b.clone().interval(Duration::from_secs(1)).blank_line(true);
+        assert_eq!(a.idle_interval(), Duration::from_secs(15));
+        assert_eq!(a.as_bytes(), &b": ping\n"[..]);
+        assert_eq!(c.idle_interval(), Duration::from_secs(1));
+        assert_eq!(c.as_bytes(), &b": ping\n\n"[..]);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(KeepAlive::default().as_bytes(), &b":\n"[..]);
+        // Equal settings made apart are equal.
+        assert_eq!(KeepAlive::new().text("ping"), a);
+    }
+
+    /// The timer lives in the box of every idle body with keep-alive: the shared
+    /// settings (one pointer) and the sleep (a boxed `dyn Sleep`, 16 bytes), 24 bytes
+    /// in all; was 88 with a copy of the interval, the bytes and the timer inline.
+    /// Putting any of them back inline (or an inert flag: it is a zero-sized sleep)
+    /// fails this.
+    #[test]
+    fn a_keep_alive_timer_is_one_pointer_and_its_sleep() {
+        let size = std::mem::size_of::<KeepAliveTimer>();
+        assert!(size <= 24, "KeepAliveTimer is {size} bytes");
+        let size = std::mem::size_of::<Option<KeepAliveTimer>>();
+        assert!(size <= 24, "Option<KeepAliveTimer> is {size} bytes");
     }
 
     #[test]

@@ -46,22 +46,22 @@ where
     per_stream
 }
 
-/// What an idle hub stream holds on the heap, beside axum's built-in SSE: 144 bytes
-/// each. Ours: the boxed body (56 bytes of `SseBody` around a one-topic subscription,
-/// and axum's box around it), and the subscriber's waiting future, which holds the
-/// ring's receiver (as `BroadcastStream`'s does). Was 280 before the body and the
-/// subscription boxed what they rarely hold (issue 26); this fails if ours grows past
-/// the built-in's.
-#[tokio::test(flavor = "current_thread")]
-async fn an_idle_hub_stream_holds_no_more_heap_than_axum_s_built_in() {
-    let _profiler = dhat::Profiler::builder().testing().build();
+/// The heap per idle stream of ours (a hub subscription) and of axum's built-in SSE
+/// (a broadcast receiver mapped to axum's events), with or without keep-alive.
+fn ours_and_builtin(keep_alive: bool) -> (isize, isize) {
     let hub = sse_rs::hub::Hub::new();
     // The topic's ring is made by its first subscriber: made before measuring, as the
     // built-in's channel is.
     let _first = hub.subscribe(&["tick"], &sse_rs::LastEventId::none());
     let ours = heap_per_idle_body(|| {
         let subscription = hub.subscribe(&["tick"], &sse_rs::LastEventId::none());
-        sse_axum::Sse::new(subscription).into_response().into_body()
+        let sse = sse_axum::Sse::new(subscription);
+        let sse = if keep_alive {
+            sse.keep_alive(sse_axum::KeepAlive::default())
+        } else {
+            sse
+        };
+        sse.into_response().into_body()
     });
 
     let (tx, _) = tokio::sync::broadcast::channel::<Arc<str>>(1024);
@@ -75,13 +75,46 @@ async fn an_idle_hub_stream_holds_no_more_heap_than_axum_s_built_in() {
                     .data(&*data),
             )
         });
-        axum::response::sse::Sse::new(events)
-            .into_response()
-            .into_body()
+        let sse = axum::response::sse::Sse::new(events);
+        if keep_alive {
+            sse.keep_alive(axum::response::sse::KeepAlive::default())
+                .into_response()
+                .into_body()
+        } else {
+            sse.into_response().into_body()
+        }
     });
-    eprintln!("heap per idle stream: ours {ours} B, axum's built-in {builtin} B");
+    eprintln!(
+        "heap per idle stream{}: ours {ours} B, axum's built-in {builtin} B",
+        if keep_alive { " with keep-alive" } else { "" }
+    );
+    (ours, builtin)
+}
+
+/// What an idle hub stream holds on the heap, beside axum's built-in SSE: 144 bytes
+/// each. Ours: the boxed body (56 bytes of `SseBody` around a one-topic subscription,
+/// and axum's box around it), and the subscriber's waiting future, which holds the
+/// ring's receiver (as `BroadcastStream`'s does). Was 280 before the body and the
+/// subscription boxed what they rarely hold (issue 26); this fails if ours grows past
+/// the built-in's.
+///
+/// With keep-alive, ours holds 296 bytes, the built-in 320 (its tokio `Sleep` inline
+/// in its body's box). Ours adds the body's box (40 bytes: the keep-alive timer, one
+/// pointer to the `KeepAlive`'s shared settings and the sleep, and two empty slots)
+/// and the timer's sleep, boxed at the first poll (112 bytes). Was 392 while the box
+/// held a copy of the keep-alive's settings and the rare parts one by one (136
+/// bytes); this fails if ours grows past the built-in's.
+#[tokio::test(flavor = "current_thread")]
+async fn an_idle_hub_stream_holds_no_more_heap_than_axum_s_built_in() {
+    let _profiler = dhat::Profiler::builder().testing().build();
+    let (ours, builtin) = ours_and_builtin(false);
     assert!(
         ours <= 144 && ours <= builtin,
         "ours holds {ours} B per idle stream (was 280), axum's built-in {builtin} B"
+    );
+    let (ours, builtin) = ours_and_builtin(true);
+    assert!(
+        ours <= builtin,
+        "with keep-alive, ours holds {ours} B per idle stream, axum's built-in {builtin} B"
     );
 }

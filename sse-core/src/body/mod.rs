@@ -153,8 +153,12 @@ impl<S> SseBody<S> {
         self.extra.get_or_insert_with(Box::default)
     }
 
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.extra_mut().rare_mut()
+    }
+
     fn ends_mut(&mut self) -> &mut Ends {
-        self.extra_mut().ends.get_or_insert_with(Box::default)
+        &mut self.rare_mut().ends
     }
 
     /// Whether the body holds its box of rarely set and transient things.
@@ -250,8 +254,7 @@ impl<S> SseBody<S> {
     /// [`Shutdown`](crate::shutdown::Shutdown).
     pub fn shutdown(mut self, signal: crate::shutdown::Shutdown, last: Option<Event>) -> Self {
         let last = last.map(|event| event.encode().into_bytes());
-        self.extra_mut().shutdown =
-            Some(Box::new((SyncWrapper::new(Box::pin(signal.wait())), last)));
+        self.rare_mut().shutdown = Some((SyncWrapper::new(Box::pin(signal.wait())), last));
         self
     }
 
@@ -263,11 +266,16 @@ impl<S> SseBody<S> {
         let bytes = bytes.max(1);
         if bytes == DEFAULT_MAX_FRAME_SIZE {
             if let Some(extra) = &mut self.extra {
-                extra.max_frame_size = None;
+                if let Some(rare) = &mut extra.rare {
+                    rare.max_frame_size = None;
+                }
+                if extra.rare.as_ref().is_some_and(|rare| rare.is_unused()) {
+                    extra.rare = None;
+                }
             }
             free_if_unused(&mut self.extra);
         } else {
-            self.extra_mut().max_frame_size = NonZeroUsize::new(bytes);
+            self.rare_mut().max_frame_size = NonZeroUsize::new(bytes);
         }
         self
     }
@@ -308,7 +316,7 @@ impl<S> SseBody<S> {
     /// Compresses the stream with `coding`, whatever the request accepts: for apps
     /// that negotiate themselves. Setting it twice replaces it.
     pub fn compress_with(mut self, coding: Coding, compression: Compression) -> Self {
-        self.extra_mut().compressor = Some(Box::new(Compressor::new(coding, compression)));
+        self.rare_mut().compressor = Some(Box::new(Compressor::new(coding, compression)));
         self
     }
 
@@ -317,9 +325,9 @@ impl<S> SseBody<S> {
     #[must_use]
     pub fn content_encoding(&self) -> Option<Coding> {
         self.extra
-            .as_ref()
-            .and_then(|extra| extra.compressor.as_ref())
-            .map(|compressor| compressor.coding())
+            .as_deref()
+            .and_then(Extra::compressor)
+            .map(Compressor::coding)
     }
 
     /// Wraps the body in an `http::Response` with the SSE headers set
@@ -359,26 +367,32 @@ where
     ) -> Poll<Option<Result<Bytes, BoxError>>> {
         if self
             .extra
-            .as_ref()
-            .is_none_or(|extra| extra.compressor.is_none())
+            .as_deref()
+            .is_none_or(|extra| extra.compressor().is_none())
         {
             return self.poll_plain(cx);
         }
         loop {
             let next = std::task::ready!(self.as_mut().poll_plain(cx));
             let this = self.as_mut().project();
-            let Some(extra) = this.extra.as_deref_mut() else {
+            let Some(Extra { rare, spill, .. }) = this.extra.as_deref_mut() else {
                 return Poll::Ready(next);
             };
-            let Some(compressor) = extra.compressor.as_mut() else {
+            let Some(Rare {
+                ends,
+                error: waiting,
+                compressor: Some(compressor),
+                ..
+            }) = rare.as_deref_mut()
+            else {
                 return Poll::Ready(next);
             };
             let compressed = match next {
                 // The stream is over after this frame: finish in it.
                 Some(Ok(frame)) => {
                     let last = *this.done
-                        && extra.spill.as_ref().is_none_or(|spill| spill.is_empty())
-                        && extra.error.is_none();
+                        && spill.as_ref().is_none_or(|spill| spill.is_empty())
+                        && waiting.is_none();
                     compressor.frame(&frame, last)
                 }
                 // No trailer after an error: the response is cut off anyway.
@@ -398,9 +412,9 @@ where
                 Ok(bytes) => return Poll::Ready(Some(Ok(bytes))),
                 Err(error) => {
                     *this.done = true;
-                    extra.spill = None;
-                    extra.error = None;
-                    if let Some(watch) = extra.watch() {
+                    *spill = None;
+                    *waiting = None;
+                    if let Some(watch) = &mut ends.watch {
                         watch.end(End::Error);
                     }
                     return Poll::Ready(Some(Err(Box::new(CompressError(error)))));
@@ -420,12 +434,12 @@ where
             None => (false, false, DEFAULT_MAX_FRAME_SIZE, None),
             Some(extra) => {
                 let queued = extra.spill.as_ref().is_some_and(|spill| spill.has_queued());
-                if !queued && extra.error.is_some() {
-                    return error_after_flush(&mut extra.error, this.error_deferred, cx);
+                if !queued && extra.has_error() {
+                    return error_after_flush(extra, this.error_deferred, cx);
                 }
                 (
                     queued,
-                    extra.compressor.is_some(),
+                    extra.compressor().is_some(),
                     extra.max_frame_size(),
                     extra.spill.as_deref_mut(),
                 )
@@ -458,14 +472,17 @@ where
         );
         let mut stream = this.stream.as_mut().get_pin_mut();
         if !queued {
-            if let Some(extra) = slot.as_deref_mut() {
-                if let Some(shutdown) = &mut extra.shutdown {
+            if let Some(rare) = slot
+                .as_deref_mut()
+                .and_then(|extra| extra.rare.as_deref_mut())
+            {
+                if let Some(shutdown) = &mut rare.shutdown {
                     if shutdown.0.get_mut().as_mut().poll(cx).is_ready() {
                         *this.done = true;
-                        if let Some(watch) = extra.watch() {
+                        if let Some(watch) = &mut rare.ends.watch {
                             watch.end(End::Shutdown);
                         }
-                        if let Some(last) = extra.shutdown.take().and_then(|shutdown| shutdown.1) {
+                        if let Some(last) = rare.shutdown.take().and_then(|shutdown| shutdown.1) {
                             out.shared(last);
                         }
                     }
@@ -484,8 +501,8 @@ where
                     metrics::count_stream_error(&*error);
                     let handler = slot
                         .as_deref_mut()
-                        .and_then(|extra| extra.ends.as_mut())
-                        .and_then(|ends| ends.on_error.take());
+                        .and_then(|extra| extra.rare.as_deref_mut())
+                        .and_then(|rare| rare.ends.on_error.take());
                     match handler {
                         Some(handler) => {
                             out.shared((handler.into_inner())(error).encode().into_bytes());
@@ -495,19 +512,20 @@ where
                             return Poll::Ready(Some(Err(error)));
                         }
                         None => {
-                            slot.get_or_insert_with(Box::default).error = Some(Box::new(error));
+                            slot.get_or_insert_with(Box::default).rare_mut().error = Some(error);
                         }
                     }
                 }
                 Poll::Ready(None) => {
                     *this.done = true;
-                    if let Some(extra) = slot.as_deref_mut() {
-                        if let Some(watch) = extra.watch() {
+                    if let Some(rare) = slot
+                        .as_deref_mut()
+                        .and_then(|extra| extra.rare.as_deref_mut())
+                    {
+                        if let Some(watch) = &mut rare.ends.watch {
                             watch.end(End::Completed);
                         }
-                        if let Some(last) =
-                            extra.ends.as_mut().and_then(|ends| ends.end_event.take())
-                        {
+                        if let Some(last) = rare.ends.end_event.take() {
                             out.shared(last);
                         }
                     }
@@ -548,8 +566,8 @@ where
             *this.sent = true;
             return Poll::Ready(Some(Ok(bytes)));
         }
-        if extra.error.is_some() {
-            return error_after_flush(&mut extra.error, this.error_deferred, cx);
+        if extra.has_error() {
+            return error_after_flush(extra, this.error_deferred, cx);
         }
         if *this.done {
             return Poll::Ready(None);
@@ -566,65 +584,102 @@ where
 }
 
 /// What a body holds besides its stream and its flags, boxed together because it is
-/// rarely set (keep-alive, the ends, shutdown, compression, a frame cap of its own)
-/// or transient (the spill of a burst, an error waiting for its turn). Absent while
-/// none of it is there: an idle body without them holds no heap of its own, and the
-/// box is freed again when a burst's spill drains.
+/// rarely set (keep-alive, and the [`Rare`] parts) or transient (the spill of a
+/// burst). Absent while none of it is there: an idle body without them holds no heap
+/// of its own, and the box is freed again when a burst's spill drains.
 ///
-/// The keep-alive timer is inline (one allocation for an idle stream with
-/// keep-alive, as before); the spill and what is rarer and larger stay behind boxes
-/// of their own, so that the box of every idle stream with keep-alive stays small.
-/// A burst on a stream with nothing set makes the box and its spill (two
-/// allocations, once per frame that fills up, not per event).
+/// The keep-alive timer is inline (one pointer to its shared settings and its boxed
+/// sleep), the spill and the rare parts behind a box each: the box of every idle
+/// stream with keep-alive is 40 bytes. A burst on a stream with nothing set makes the
+/// box and its spill (two allocations, once per frame that fills up, not per event).
 #[derive(Default)]
 struct Extra {
-    // How the stream ends: error handler, end event, `on_end` callbacks. First, so
-    // that the callbacks are called before the rest of the box (and the stream, see
-    // `SseBody`) is dropped.
-    ends: Option<Box<Ends>>,
+    // Ends, shutdown, compression, a frame cap of its own, an error waiting for its
+    // turn. First, so that its `ends` (and the `on_end` callbacks in them) are
+    // dropped before the rest of the box (and the stream, see `SseBody`).
+    rare: Option<Box<Rare>>,
     keep_alive: Option<KeepAliveTimer>,
     // What one poll left for the next: pieces of a frame not handed over yet, the
     // initial event, the rest of a burst's buffer. `None` while idle. Boxed: the box
-    // of an idle stream with keep-alive stays small (96 bytes less).
+    // of an idle stream with keep-alive stays small.
     spill: Option<Box<Spill>>,
+}
+
+/// What a body rarely holds, boxed together so that it costs the body's box one
+/// pointer: `None` for a stream that sets none of it.
+#[derive(Default)]
+struct Rare {
+    // How the stream ends: error handler, end event, `on_end` callbacks. First, so
+    // that the callbacks are called before the rest is dropped.
+    ends: Ends,
     // The stream's error, when events went before it (see `error_after_flush`).
-    error: Option<Box<BoxError>>,
-    shutdown: Option<Box<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>>,
-    // The stream's compressor, when compression is on (boxed: large, and rare).
+    error: Option<BoxError>,
+    shutdown: Option<(SyncWrapper<ShutdownFuture>, Option<Bytes>)>,
+    // The stream's compressor, when compression is on (boxed: large).
     compressor: Option<Box<Compressor>>,
     // `None`: the default, `DEFAULT_MAX_FRAME_SIZE`.
     max_frame_size: Option<NonZeroUsize>,
 }
 
-impl Extra {
-    fn max_frame_size(&self) -> usize {
-        self.max_frame_size
-            .map_or(DEFAULT_MAX_FRAME_SIZE, NonZeroUsize::get)
-    }
-
-    /// The watch of `ends`, if an `on_end` callback waits.
-    fn watch(&mut self) -> Option<&mut Watch> {
-        self.ends.as_mut().and_then(|ends| ends.watch.as_mut())
-    }
-
-    /// Whether the box holds nothing: it can go.
+impl Rare {
+    /// Whether it holds nothing: it can go.
     fn is_unused(&self) -> bool {
         let Self {
-            ends,
-            keep_alive,
-            spill,
+            ends:
+                Ends {
+                    on_error,
+                    end_event,
+                    watch,
+                },
             error,
             shutdown,
             compressor,
             max_frame_size,
         } = self;
-        ends.is_none()
-            && keep_alive.is_none()
-            && spill.is_none()
+        on_error.is_none()
+            && end_event.is_none()
+            && watch.is_none()
             && error.is_none()
             && shutdown.is_none()
             && compressor.is_none()
             && max_frame_size.is_none()
+    }
+}
+
+impl Extra {
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    fn max_frame_size(&self) -> usize {
+        self.rare
+            .as_ref()
+            .and_then(|rare| rare.max_frame_size)
+            .map_or(DEFAULT_MAX_FRAME_SIZE, NonZeroUsize::get)
+    }
+
+    fn compressor(&self) -> Option<&Compressor> {
+        self.rare.as_ref()?.compressor.as_deref()
+    }
+
+    /// Whether an error waits for its turn.
+    fn has_error(&self) -> bool {
+        self.rare.as_ref().is_some_and(|rare| rare.error.is_some())
+    }
+
+    /// The watch of the ends, if an `on_end` callback waits.
+    fn watch(&mut self) -> Option<&mut Watch> {
+        self.rare.as_mut()?.ends.watch.as_mut()
+    }
+
+    /// Whether the box holds nothing: it can go.
+    fn is_unused(&self) -> bool {
+        let Self {
+            rare,
+            keep_alive,
+            spill,
+        } = self;
+        rare.is_none() && keep_alive.is_none() && spill.is_none()
     }
 }
 
@@ -656,7 +711,7 @@ fn watch(extra: &mut Option<Box<Extra>>) -> Option<&mut Watch> {
 /// first poll after them gives the server a turn (`Pending`, woken at once), in which
 /// hyper and actix-web write out their buffers; the next returns the error.
 fn error_after_flush(
-    error: &mut Option<Box<BoxError>>,
+    extra: &mut Extra,
     deferred: &mut bool,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Bytes, BoxError>>> {
@@ -665,8 +720,8 @@ fn error_after_flush(
         cx.waker().wake_by_ref();
         return Poll::Pending;
     }
-    match error.take() {
-        Some(error) => Poll::Ready(Some(Err(*error))),
+    match extra.rare.as_mut().and_then(|rare| rare.error.take()) {
+        Some(error) => Poll::Ready(Some(Err(error))),
         None => Poll::Ready(None),
     }
 }
@@ -690,10 +745,10 @@ where
 
     fn is_end_stream(&self) -> bool {
         self.done
-            && self.extra.as_ref().is_none_or(|extra| {
+            && self.extra.as_deref().is_none_or(|extra| {
                 extra.spill.as_ref().is_none_or(|spill| spill.is_empty())
-                    && extra.error.is_none()
-                    && extra.compressor.as_ref().is_none_or(|c| c.is_done())
+                    && !extra.has_error()
+                    && extra.compressor().is_none_or(Compressor::is_done)
             })
     }
 
@@ -740,10 +795,7 @@ impl<S> fmt::Debug for SseBody<S> {
                 "keep_alive",
                 &extra.and_then(|extra| extra.keep_alive.as_ref()),
             )
-            .field(
-                "compressor",
-                &extra.and_then(|extra| extra.compressor.as_ref()),
-            )
+            .field("compressor", &extra.and_then(Extra::compressor))
             .field(
                 "max_frame_size",
                 &extra.map_or(DEFAULT_MAX_FRAME_SIZE, Extra::max_frame_size),
