@@ -165,7 +165,8 @@ fn at_most_sixteen_pieces_wait_per_poll() {
         .flat_map(|e| e.encode().into_bytes().to_vec())
         .collect();
     let (taken, stream) = counted(events);
-    let mut body = SseBody::new(stream);
+    // A frame cap far above 16 pieces' worth: the pieces are the limit here.
+    let mut body = SseBody::new(stream).max_frame_size(1 << 20);
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let (mut frames, mut most, mut drained) = (Vec::new(), 0, 0);
     loop {

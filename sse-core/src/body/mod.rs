@@ -73,7 +73,7 @@ pin_project! {
     /// type is encoded into one buffer per frame (reused while a burst lasts, dropped
     /// when the stream goes idle), with no buffer of its own. Nothing is copied that
     /// need not be: a frame of one [`EncodedEvent`] is that event's bytes, an
-    /// `EncodedEvent` of 1 KiB or more is never copied, and data of 4 KiB or more
+    /// `EncodedEvent` of 1 KiB or more is never copied, and data of 16 KiB or more
     /// without a line break goes as it is, between its event's head and end (the
     /// server writes such pieces with one vectored write).
     ///
@@ -455,7 +455,7 @@ where
         } else {
             PASS_THROUGH
         };
-        // Large one-line data goes as it is, not copied: from 4 KiB, or where the
+        // Large one-line data goes as it is, not copied: from 16 KiB, or where the
         // server copies frames anyway from where events are no longer coalesced;
         // never when compressing (the compressor reads it all in one frame).
         let share_from = if compressing {
