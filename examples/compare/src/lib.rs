@@ -40,7 +40,7 @@ pub enum Variant {
     /// actix-web 4 with `actix-web-lab`'s `sse` (the reference for actix).
     ActixWebLab,
     /// No framework and no SSE library: the same chunked bytes written by hand in
-    /// 256 KiB writes (payloads of 8 KiB and more vectored, not copied), the ceiling of a
+    /// 1 MiB writes (payloads of 16 KiB and more vectored, not copied), the ceiling of a
     /// burst (serves `/burst` only).
     RawWriter,
 }
@@ -214,14 +214,17 @@ fn configure(listener: std::net::TcpListener) -> io::Result<std::net::TcpListene
     Ok(listener)
 }
 
-/// The largest chunk the raw writer writes at once: 256 KiB, faster than 64 KiB on
-/// this kind of machine (`compare bench --only raw-writer`, 3 runs of 3 rounds, CPU
-/// per event: 64 B 30-41 against 43-45 ns, 1 KiB 303-402 against 350-522 ns, 4 KiB
-/// 0.88-1.24 against 1.21-1.44 us).
-const RAW_CHUNK: usize = 256 * 1024;
+/// The largest chunk the raw writer writes at once: 1 MiB, the fastest of 64 KiB to
+/// 4 MiB on this kind of machine (`compare bench --only raw-writer --only
+/// hyper-sse-core --sizes 64,1024`, 3 rounds, runs of each size alternated; server CPU
+/// per event at 64 B: 64 KiB 43-45 ns, 256 KiB 40 ns, 512 KiB 36-38, 1 MiB 33-34, 2
+/// MiB 36-51, 4 MiB 45; at 1 KiB: 313-314, 258-314, 281-305, 226-252, 261-269, 259
+/// ns). In 256 KiB writes hyper's 64 KiB frames (several per `writev`) beat it at 1
+/// KiB (247-265 ns), which a ceiling must not allow.
+const RAW_CHUNK: usize = 1024 * 1024;
 
 /// The raw writer: reads a request head, answers with the burst's events as chunked
-/// bytes, encoded by hand into one reused buffer and written 256 KiB at a time (large
+/// bytes, encoded by hand into one reused buffer and written 1 MiB at a time (large
 /// payloads from where they are, vectored).
 async fn serve_raw(listener: tokio::net::TcpListener) -> io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -265,14 +268,16 @@ async fn serve_raw(listener: tokio::net::TcpListener) -> io::Result<()> {
 /// copied, so that the raw writer stays the fastest way to write these bytes at every
 /// size. Measured with `compare bench --only raw-writer --only sse-axum`, server CPU
 /// per event, 3 runs of 3 rounds each way: at 4 KiB copying wins (1.50-1.66 against
-/// 1.70-1.94 us, in 64 KiB writes); at 16 KiB, copied into 64 KiB writes 4.8-8.8 us (slower than
-/// sse-axum's 4.2-5.3), vectored in 256 KiB writes 4.7-4.8 us; at 64 KiB 18.6-21.1
-/// against 17.9-24.9 us.
-const RAW_VECTORED: usize = 8 * 1024;
+/// 1.70-1.94 us, in 64 KiB writes); at 8 KiB too (hyper and axum copying it, 1.95-2.32
+/// us, beat the raw writer's vectored 2.29-2.81 us); at 16 KiB, copied into 64 KiB
+/// writes 4.8-8.8 us (slower than sse-axum's 4.2-5.3), vectored in 256 KiB writes
+/// 4.7-4.8 us; at 64 KiB 18.6-21.1 against 17.9-24.9 us. The same threshold as the
+/// body's own (`SHARED_DATA` in `sse-rs-core`).
+const RAW_VECTORED: usize = 16 * 1024;
 /// Bytes of events per vectored write.
 const RAW_VECTORED_WRITE: usize = 256 * 1024;
 
-/// Small events: one chunk per 256 KiB, a fixed-width size line (leading zeros are
+/// Small events: one chunk per 1 MiB, a fixed-width size line (leading zeros are
 /// allowed), the events copied in, CRLF; one `write_all` each.
 async fn write_raw_copied(
     socket: &mut tokio::net::TcpStream,
