@@ -274,8 +274,13 @@ async fn serve_raw(listener: tokio::net::TcpListener) -> io::Result<()> {
 /// 4.7-4.8 us; at 64 KiB 18.6-21.1 against 17.9-24.9 us. The same threshold as the
 /// body's own (`SHARED_DATA` in `sse-rs-core`).
 const RAW_VECTORED: usize = 16 * 1024;
-/// Bytes of events per vectored write.
-const RAW_VECTORED_WRITE: usize = 256 * 1024;
+/// Bytes of events per vectored write: 1 MiB, as for copied events. In 256 KiB
+/// writes hyper beat the raw writer at 16 and 64 KiB (109-124% of its events/s);
+/// `compare bench --only raw-writer --only hyper-sse-core --sizes 16384,65536`, 3
+/// rounds, runs alternated twice, server CPU per event at 16 KiB / 64 KiB: 64 KiB
+/// writes 4.68-6.88 us / 17.7-18.0 us, 256 KiB 4.67-4.68 / 18.2-18.5, 1 MiB
+/// 3.55-3.58 / 14.3-14.4, where hyper took 4.10-4.72 / 17.1-17.8.
+const RAW_VECTORED_WRITE: usize = 1024 * 1024;
 
 /// Small events: one chunk per 1 MiB, a fixed-width size line (leading zeros are
 /// allowed), the events copied in, CRLF; one `write_all` each.
@@ -307,7 +312,7 @@ async fn write_raw_copied(
 }
 
 /// Large events: a chunk per event, its size line and head, the payload as it is,
-/// its end; about 256 KiB of events per `writev`.
+/// its end; about 1 MiB of events per `writev`.
 async fn write_raw_vectored(
     socket: &mut tokio::net::TcpStream,
     n: u64,
