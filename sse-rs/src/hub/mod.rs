@@ -267,11 +267,16 @@ impl State {
                 }
                 name
             }
-            None => self
-                .replay
-                .get_key_value(topic)
-                .map_or_else(|| Topic::new(topic), |(name, _)| name.clone()),
+            None => self.name(topic),
         }
+    }
+
+    /// The shared name of `topic` where no ring has it: its replay buffer's, or a
+    /// new one for a topic the hub has not seen.
+    fn name(&self, topic: &str) -> Topic {
+        self.replay
+            .get_key_value(topic)
+            .map_or_else(|| Topic::new(topic), |(name, _)| name.clone())
     }
 }
 
@@ -398,10 +403,7 @@ impl Hub {
                 Some((name, tx)) => Ring::new(name.clone(), tx.subscribe()),
                 None => {
                     let (tx, rx) = broadcast::channel(capacity);
-                    let name = state
-                        .replay
-                        .get_key_value(*topic)
-                        .map_or_else(|| Topic::new(topic), |(name, _)| name.clone());
+                    let name = state.name(topic);
                     state.channels.insert(name.clone(), tx);
                     Ring::new(name, rx)
                 }
