@@ -653,6 +653,39 @@ data: {"content":"two\nlines\r\n","index":0}
     );
 }
 
+/// Raw JSON (`RawValue`, as a proxy forwards upstream JSON) keeps its whitespace,
+/// line breaks included: it goes as one `data:` line per line, the same bytes as
+/// `Event::json_data`, so that no empty line ends the event early and no line of it
+/// is read as a field. A client decodes the JSON as it was.
+#[cfg(feature = "json")]
+#[test]
+fn json_data_with_line_breaks_goes_line_by_line() {
+    let raw = "{\"a\":\n\n\"b\",\r\n\"id\": 7}";
+    let value = serde_json::value::RawValue::from_string(raw.to_owned()).unwrap();
+    let expected = Event::default()
+        .id(1_u8)
+        .json_data(&value)
+        .unwrap()
+        .encode();
+    let body = SseBody::new(items([script(move |out| {
+        out.event().id(1_u8).json_data(&*value).unwrap();
+        out.event().id(2_u8).data("next");
+    })]));
+    let wire = frames_of(body).concat();
+    assert!(wire.starts_with(expected.as_bytes()), "{wire:?}");
+    let events: Vec<_> = Decoder::new()
+        .decode(&wire)
+        .unwrap()
+        .filter_map(|item| match item {
+            Decoded::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events.len(), 2, "{wire:?}");
+    assert_eq!(events[0].data, "{\"a\":\n\n\"b\",\n\"id\": 7}");
+    assert_eq!(events[1].data, "next");
+}
+
 /// A value that fails halfway through (a map with non-string keys, after text that
 /// was already serialised): nothing of its data line is left, the fields before it
 /// and the events before it stay, the event still ends, and it may go on with other

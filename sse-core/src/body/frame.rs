@@ -473,8 +473,11 @@ impl FieldWriter<'_, '_> {
         self
     }
 
-    /// Data: `value` serialised as compact JSON straight into the frame (one line:
-    /// compact JSON escapes every line break).
+    /// Data: `value` serialised as compact JSON straight into the frame. Compact JSON
+    /// escapes every line break in strings, but a `serde_json::value::RawValue` keeps
+    /// its text as it is, whitespace included: JSON with line breaks goes as one
+    /// `data:` line per line, as [`Event::json_data`](crate::Event::json_data) sends
+    /// it, so that no line break ends the event early.
     ///
     /// # Errors
     ///
@@ -491,7 +494,15 @@ impl FieldWriter<'_, '_> {
         buf.put_slice(b"data: ");
         match serde_json::to_writer(buf.writer(), value) {
             Ok(()) => {
-                self.out.buf.put_u8(b'\n');
+                let buf = &mut self.out.buf;
+                if memchr::memchr2(b'\r', b'\n', &buf[start + 6..]).is_some() {
+                    // Rare (raw JSON with whitespace): copied out, written again.
+                    let json = buf[start + 6..].to_vec();
+                    buf.truncate(start);
+                    encode::lines(buf, b"data", &json);
+                } else {
+                    buf.put_u8(b'\n');
+                }
                 Ok(self)
             }
             Err(error) => {
